@@ -1,0 +1,45 @@
+"""Pure-PyTorch butterfly multiply: the reference every compiled kernel is checked against.
+
+Vectorised per layer (one batched 2x2 product per butterfly factor, no Python loop over pairs), so it runs
+anywhere PyTorch runs, for any dtype and device, and autograd differentiates it.
+"""
+import torch
+
+
+def butterfly_multiply_reference(twiddle: torch.Tensor, x: torch.Tensor, increasing_stride: bool = True) -> torch.Tensor:
+    """Apply ``nblocks`` butterfly matrices, ``log2 n`` factors each, to ``x``.
+
+    Block ``b`` uses increasing strides (1, 2, ..., n/2) when ``increasing_stride`` holds and ``b`` is even,
+    decreasing strides otherwise: blocks alternate, so ``nblocks=2, increasing_stride=False`` is one
+    ``B B*`` product (``B*`` applied first). Layer ``l`` of block ``b`` uses ``twiddle[:, b, l]``; within a
+    factor of stride ``s``, pair ``i`` combines positions ``p = 2 (i - i mod s) + i mod s`` and ``p + s``::
+
+        out[p]     = t[i, 0, 0] * x[p] + t[i, 0, 1] * x[p + s]
+        out[p + s] = t[i, 1, 0] * x[p] + t[i, 1, 1] * x[p + s]
+
+    Args:
+        twiddle (Tensor): ``(nstacks, nblocks, log2 n, n / 2, 2, 2)``.
+        x (Tensor): ``(batch, nstacks, n)``, same dtype as ``twiddle``.
+        increasing_stride (bool): stride order of the first block. (Default: ``True``)
+
+    Returns:
+        Tensor: ``(batch, nstacks, n)``.
+    """
+    batch, nstacks, n = x.shape
+    nblocks, log_n = twiddle.shape[1], twiddle.shape[2]
+    out = x
+    increasing = increasing_stride
+    for block in range(nblocks):
+        for layer in range(log_n):
+            log_stride = layer if increasing else log_n - 1 - layer
+            s = 1 << log_stride
+            # (nstacks, n/2, 2, 2) -> (nstacks, n/(2s), s, 2, 2): pair i = j*s + k sits at group j, offset k
+            t = twiddle[:, block, layer].reshape(nstacks, n // (2 * s), s, 2, 2)
+            # (batch, nstacks, n) -> (batch, nstacks, n/(2s), 2, s): halves [p] and [p + s] of each group
+            y = out.reshape(batch, nstacks, n // (2 * s), 2, s)
+            y0, y1 = y[..., 0, :], y[..., 1, :]
+            out0 = t[..., 0, 0] * y0 + t[..., 0, 1] * y1  # (batch, nstacks, n/(2s), s)
+            out1 = t[..., 1, 0] * y0 + t[..., 1, 1] * y1
+            out = torch.stack((out0, out1), dim=-2).reshape(batch, nstacks, n)
+        increasing = not increasing
+    return out

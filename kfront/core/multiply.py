@@ -1,0 +1,69 @@
+"""``butterfly_multiply``: the one entry point to the butterfly op, whichever backend runs it."""
+import torch
+
+from . import _backend
+from ._reference import butterfly_multiply_reference
+
+_COMPILED_DTYPES = (torch.float32, torch.float64, torch.complex64, torch.complex128)
+
+
+def check_butterfly_args(twiddle: torch.Tensor, x: torch.Tensor) -> None:
+    """Raise ``ValueError`` naming the sizes or dtypes when ``twiddle`` and ``x`` do not fit together."""
+    if not isinstance(twiddle, torch.Tensor) or not isinstance(x, torch.Tensor):
+        raise ValueError(f"twiddle and x must be tensors, got {type(twiddle).__name__} and {type(x).__name__}")
+    if twiddle.dim() != 6 or twiddle.shape[-2:] != (2, 2):
+        raise ValueError("twiddle must have shape (nstacks, nblocks, log2 n, n/2, 2, 2), "
+                         f"got {tuple(twiddle.shape)}")
+    nstacks, _, log_n, half = twiddle.shape[:4]
+    if log_n < 1 or half != 1 << (log_n - 1):
+        raise ValueError(f"twiddle shape {tuple(twiddle.shape)} is inconsistent: with log2 n = {log_n} "
+                         f"dimension 3 must be n/2 = {(1 << log_n) // 2 if log_n >= 1 else 'n/a'}, got {half}")
+    n = 1 << log_n
+    if x.dim() < 2:
+        raise ValueError(f"x must have shape (..., nstacks, n) = (..., {nstacks}, {n}), got {tuple(x.shape)}")
+    if x.shape[-1] != n or x.shape[-2] != nstacks:
+        raise ValueError(f"x has shape {tuple(x.shape)} but twiddle {tuple(twiddle.shape)} expects "
+                         f"(..., nstacks={nstacks}, n={n})")
+    if twiddle.is_complex() != x.is_complex():
+        raise ValueError(f"twiddle and x must both be real or both complex, got twiddle {twiddle.dtype} "
+                         f"and x {x.dtype}")
+    if twiddle.dtype != x.dtype:
+        raise ValueError(f"twiddle and x must have the same dtype, got twiddle {twiddle.dtype} and x {x.dtype}")
+    if not (x.is_floating_point() or x.is_complex()):
+        raise ValueError(f"x must be a floating-point or complex tensor, got {x.dtype}")
+    if twiddle.device != x.device:
+        raise ValueError(f"twiddle is on {twiddle.device} but x is on {x.device}")
+
+
+def butterfly_multiply(twiddle: torch.Tensor, x: torch.Tensor, increasing_stride: bool = True) -> torch.Tensor:
+    """Multiply ``x`` by the butterfly matrices held in ``twiddle``.
+
+    Runs the compiled kernel for the tensor's device when one is loaded (see :func:`kfront.backend`) and the
+    pure-PyTorch reference otherwise; both give the same result and gradients for ``x`` and ``twiddle``.
+
+    Args:
+        twiddle (Tensor): ``(nstacks, nblocks, log2 n, n/2, 2, 2)``, real or complex. Block ``b`` applies
+            ``log2 n`` factors; blocks alternate stride order, starting with ``increasing_stride``.
+        x (Tensor): ``(..., nstacks, n)`` with the dtype of ``twiddle``; any number of leading batch dims.
+        increasing_stride (bool): ``True`` applies strides 1, 2, ..., n/2 in the first block (a butterfly
+            ``B``), ``False`` applies n/2, ..., 1 (its transpose pattern ``B*``). (Default: ``True``)
+
+    Returns:
+        Tensor: ``(..., nstacks, n)``.
+
+    Example:
+        >>> from kfront.core import twiddles
+        >>> tw = twiddles.fft_twiddle(8).reshape(1, 1, 3, 4, 2, 2)
+        >>> x = torch.randn(5, 1, 8, dtype=torch.complex64)
+        >>> y = butterfly_multiply(tw, x[..., bitreversal_permutation(8)])  # == torch.fft.fft(x)
+    """
+    check_butterfly_args(twiddle, x)
+    batch_shape = x.shape[:-2]
+    nstacks, n = x.shape[-2:]
+    x3 = x.reshape(-1, nstacks, n)  # (batch, nstacks, n)
+    op = _backend.compiled_op(x.device.type) if x.dtype in _COMPILED_DTYPES else None
+    if op is not None:
+        out = op(twiddle, x3, bool(increasing_stride))
+    else:
+        out = butterfly_multiply_reference(twiddle, x3, bool(increasing_stride))
+    return out.reshape(*batch_shape, nstacks, n)
