@@ -1,0 +1,72 @@
+"""A few small calls of the compiled CUDA butterfly op, for running under compute-sanitizer.
+
+    PYTORCH_NO_CUDA_MEMORY_CACHING=1 compute-sanitizer --tool racecheck python3 benchmarks/gpu/sanitize_op.py
+
+Covers the single-launch forward and backward, the chunked forward (n > 4096 or a small window), a backward
+split into chunks with a workspace, frames past the batch end (partial tiles) and every dtype. Each result is
+also checked against the float64 reference, so the run fails on a wrong answer as well as on a hazard.
+Without the caching allocator every tensor is its own cudaMalloc, so memcheck sees out-of-bounds accesses.
+"""
+import math
+import os
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from kfront.core import _backend, butterfly_multiply_reference  # noqa: E402
+
+CASES = [  # (dtype, batch, nstacks, log_n, nblocks, increasing, env)
+    (torch.complex64, 5, 2, 3, 2, True, {}),
+    (torch.complex64, 3, 1, 10, 1, False, {}),
+    (torch.float32, 7, 1, 9, 2, True, {}),
+    (torch.complex64, 2, 1, 13, 1, True, {}),
+    (torch.complex64, 3, 2, 7, 2, False, {"KFRONT_CUDA_MAX_WINDOW_LOG2": "4"}),
+    (torch.complex64, 3, 1, 10, 1, True, {"KFRONT_CUDA_BW_SMEM_BYTES": "60000"}),
+    (torch.float64, 3, 1, 6, 3, False, {}),
+    (torch.complex128, 3, 1, 8, 1, True, {}),
+    (torch.complex64, 9, 1, 9, 2, False, {"KFRONT_CUDA_FWD_FRAMES": "4", "KFRONT_CUDA_BW_FRAMES": "4",
+                                          "KFRONT_CUDA_BW_THREADS": "128"}),
+]
+
+
+def main() -> int:
+    if not torch.cuda.is_available() or not _backend.ensure_loaded("cuda"):
+        print(f"compiled CUDA op unavailable: {_backend.backend_reason('cuda')}")
+        return 2
+    failures = 0
+    for dtype, batch, nstacks, log_n, nblocks, inc, env in CASES:
+        os.environ.update(env)
+        try:
+            gen = torch.Generator(device="cuda").manual_seed(log_n)
+            n, kw = 1 << log_n, dict(dtype=dtype, device="cuda", generator=gen)
+            tw = torch.randn(nstacks, nblocks, log_n, n // 2, 2, 2, **kw) / math.sqrt(2)
+            x = torch.randn(batch, nstacks, n, **kw)
+            grad = torch.randn(batch, nstacks, n, **kw)
+            out = torch.ops.kfront.butterfly_multiply(tw, x, inc)
+            dtw, dx = torch.ops.kfront.butterfly_multiply_backward(grad, tw, x, inc)
+            torch.cuda.synchronize()
+            wide = torch.complex128 if dtype.is_complex else torch.float64
+            tw64, x64 = tw.to(wide).requires_grad_(), x.to(wide).requires_grad_()
+            ref = butterfly_multiply_reference(tw64, x64, inc)
+            ref.backward(grad.to(wide))
+            errs = [((a.to(wide) - b).norm() / b.norm()).item()
+                    for a, b in ((out, ref.detach()), (dx, x64.grad), (dtw, tw64.grad))]
+            tol = 1e-5 if dtype in (torch.float32, torch.complex64) else 1e-12
+            ok = all(e <= tol for e in errs)
+            failures += not ok
+            print(f"{str(dtype):16s} batch={batch} nstacks={nstacks} n={n} nblocks={nblocks} inc={inc} {env} "
+                  f"errors={['%.2g' % e for e in errs]} {'ok' if ok else 'FAIL'}", flush=True)
+        finally:
+            for k in env:
+                del os.environ[k]
+    print("PASSED" if not failures else f"FAILED ({failures})")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,232 @@
+"""The CUDA butterfly kernels, run on the CPU by their host emulation.
+
+``csrc/cuda/emulation/butterfly_emulation.cpp`` compiles the kernel bodies and launch sequence of
+``csrc/cuda/`` unchanged with the host C++ compiler and runs every CUDA thread of a block as a thread meeting
+at a barrier. These tests check the kernels' index arithmetic, chunking and gradient accumulation against
+the pure-PyTorch reference without a GPU; ``tests/test_cuda_op.py`` runs the real kernels where there is one.
+"""
+import ctypes
+import math
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import torch
+
+from kfront.core import butterfly_multiply_reference
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ROOT / "csrc" / "cuda" / "emulation" / "butterfly_emulation.cpp"
+CXX = shutil.which("g++") or shutil.which("c++")
+
+pytestmark = pytest.mark.skipif(CXX is None, reason="no C++ compiler on PATH")
+
+DTYPE_CODE = {torch.float32: 0, torch.float64: 1, torch.complex64: 2, torch.complex128: 3}
+KNOBS = ("max_window_log2", "bw_smem_bytes", "fwd_threads", "bwd_threads", "sm_count", "smem_optin", "max_grid",
+         "fwd_frames", "bwd_frames")
+STATUS = {0: "ok", 1: "invalid argument", 2: "misaligned twiddle", 3: "too much shared memory", 4: "bad launch"}
+
+
+def _compile(out: Path, *flags: str) -> Path:
+    cmd = [CXX, "-std=c++20", "-pthread", *flags, str(SOURCE), "-o", str(out)]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        pytest.fail(f"building the emulation failed:\n{' '.join(cmd)}\n{res.stderr[-4000:]}")
+    return out
+
+
+@pytest.fixture(scope="module")
+def emu(tmp_path_factory):
+    lib = ctypes.CDLL(str(_compile(tmp_path_factory.mktemp("emu") / "libkfront_cuda_emu.so", "-O2", "-shared",
+                                   "-fPIC")))
+    i64, p = ctypes.c_int64, ctypes.c_void_p
+    lib.kf_emu_forward.argtypes = [ctypes.c_int, p, p, p, i64, i64, ctypes.c_int, ctypes.c_int, ctypes.c_int, p, p]
+    lib.kf_emu_backward.argtypes = [ctypes.c_int, p, p, p, p, p, i64, i64, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                                    p, p]
+    lib.kf_emu_describe.argtypes = [ctypes.c_int, i64, i64, ctypes.c_int, ctypes.c_int, ctypes.c_int, p,
+                                    ctypes.c_char_p, ctypes.c_int]
+    return lib
+
+
+def _knobs(**kw):
+    unknown = set(kw) - set(KNOBS)
+    assert not unknown, unknown
+    return (ctypes.c_int64 * len(KNOBS))(*[int(kw.get(k, 0)) for k in KNOBS])
+
+
+def _guarded(shape, dtype, guard=8):
+    """A NaN-filled tensor of `shape` inside a buffer whose `guard` elements either side hold a sentinel."""
+    buf = torch.full((math.prod(shape) + 2 * guard,), 7.25, dtype=dtype)
+    body = buf[guard:guard + math.prod(shape)].view(shape)
+    body.fill_(float("nan"))
+    return buf, body
+
+
+def _guards_intact(buf, guard=8):
+    return bool((buf[:guard] == 7.25).all() and (buf[-guard:] == 7.25).all())
+
+
+def _rel_err(a, b):
+    return ((a.to(b.dtype) - b).norm() / b.norm().clamp_min(1e-300)).item()
+
+
+def _run(lib, tw, x, grad, increasing, **knobs):
+    """(out, d_twiddle, d_x, forward launches, backward launches) from the emulated kernels."""
+    batch, nstacks, n = x.shape
+    log_n, nblocks = tw.shape[2], tw.shape[1]
+    code = DTYPE_CODE[x.dtype]
+    k = _knobs(**knobs)
+    fwd_launches, bwd_launches = ctypes.c_int64(0), ctypes.c_int64(0)
+    out_buf, out = _guarded(x.shape, x.dtype)
+    st = lib.kf_emu_forward(code, tw.data_ptr(), x.data_ptr(), out.data_ptr(), batch, nstacks, log_n, nblocks,
+                            int(increasing), k, ctypes.byref(fwd_launches))
+    assert st == 0, f"forward: {STATUS.get(st, st)}"
+    dtw_buf, dtw = _guarded(tw.shape, tw.dtype)
+    dx_buf, dx = _guarded(x.shape, x.dtype)
+    st = lib.kf_emu_backward(code, grad.data_ptr(), tw.data_ptr(), x.data_ptr(), dtw.data_ptr(), dx.data_ptr(),
+                             batch, nstacks, log_n, nblocks, int(increasing), k, ctypes.byref(bwd_launches))
+    assert st == 0, f"backward: {STATUS.get(st, st)}"
+    assert _guards_intact(out_buf) and _guards_intact(dtw_buf) and _guards_intact(dx_buf), "write out of bounds"
+    return out, dtw, dx, fwd_launches.value, bwd_launches.value
+
+
+def _random_problem(dtype, batch, nstacks, log_n, nblocks, generator):
+    n = 1 << log_n
+    # Entries of variance 1/2 keep the norm of a frame roughly constant through the layers.
+    tw = torch.randn(nstacks, nblocks, log_n, n // 2, 2, 2, dtype=dtype, generator=generator) / math.sqrt(2)
+    x = torch.randn(batch, nstacks, n, dtype=dtype, generator=generator)
+    grad = torch.randn(batch, nstacks, n, dtype=dtype, generator=generator)
+    return tw, x, grad
+
+
+def _reference(tw, x, grad, increasing):
+    wide = torch.complex128 if tw.is_complex() else torch.float64
+    tw64 = tw.to(wide).requires_grad_()
+    x64 = x.to(wide).requires_grad_()
+    out = butterfly_multiply_reference(tw64, x64, increasing)
+    out.backward(grad.to(wide))
+    return out.detach(), tw64.grad, x64.grad
+
+
+def _check(lib, dtype, batch, nstacks, log_n, nblocks, increasing, seed, **knobs):
+    gen = torch.Generator().manual_seed(seed)
+    tw, x, grad = _random_problem(dtype, batch, nstacks, log_n, nblocks, gen)
+    out, dtw, dx, nf, nb = _run(lib, tw, x, grad, increasing, **knobs)
+    ref_out, ref_dtw, ref_dx = _reference(tw, x, grad, increasing)
+    tol = 1e-5 if dtype in (torch.float32, torch.complex64) else 1e-12
+    for name, got, want in (("out", out, ref_out), ("d_twiddle", dtw, ref_dtw), ("d_x", dx, ref_dx)):
+        assert not got.isnan().any(), f"{name}: unwritten (NaN) elements"
+        err = _rel_err(got, want)
+        assert err <= tol, f"{name}: relative error {err:.3g} > {tol}"
+    return nf, nb
+
+
+CASES = [  # (log_n, nblocks, nstacks, increasing, batch)
+    (1, 1, 1, True, 3), (1, 3, 2, False, 5), (2, 2, 1, True, 4), (3, 1, 2, False, 7), (4, 2, 1, True, 5),
+    (5, 3, 2, False, 3), (6, 1, 1, True, 9), (7, 2, 2, False, 3), (8, 1, 1, True, 5), (9, 2, 1, False, 3),
+    (10, 1, 1, True, 3), (10, 2, 1, False, 2),
+]
+
+
+@pytest.mark.parametrize("dtype", list(DTYPE_CODE), ids=lambda d: str(d).split(".")[-1])
+@pytest.mark.parametrize("log_n,nblocks,nstacks,increasing,batch", CASES,
+                         ids=[f"n{1 << c[0]}-b{c[1]}-s{c[2]}-{'inc' if c[3] else 'dec'}" for c in CASES])
+def test_default_plan_matches_reference(emu, dtype, log_n, nblocks, nstacks, increasing, batch):
+    """Outputs and both gradients agree with the float64 reference; every output element is written."""
+    _check(emu, dtype, batch, nstacks, log_n, nblocks, increasing, seed=log_n * 100 + nblocks * 10 + batch)
+
+
+CHUNKED = [  # (dtype, log_n, nblocks, nstacks, increasing, batch, knobs)
+    (torch.complex64, 6, 2, 2, True, 5, dict(max_window_log2=3, fwd_threads=16, bwd_threads=16)),
+    (torch.float32, 7, 3, 1, False, 4, dict(max_window_log2=4, fwd_threads=32, bwd_threads=8)),
+    (torch.complex128, 8, 1, 2, True, 3, dict(max_window_log2=5, bw_smem_bytes=40_000)),
+    (torch.complex64, 9, 2, 1, False, 3, dict(bw_smem_bytes=60_000)),
+    (torch.float64, 5, 2, 1, True, 6, dict(max_window_log2=2, fwd_threads=4, bwd_threads=4)),
+    (torch.complex64, 12, 1, 1, True, 2, dict()),  # one forward launch of 512 threads, two backward chunks
+    (torch.complex64, 12, 1, 1, False, 2, dict(max_window_log2=10)),
+    (torch.float32, 13, 1, 1, True, 2, dict()),  # two forward launches
+    (torch.complex128, 9, 3, 2, False, 3, dict(bw_smem_bytes=24_000)),  # a budget that shrinks the block
+    (torch.float32, 11, 1, 1, True, 2, dict(bw_smem_bytes=24_000, max_window_log2=5)),
+    (torch.complex64, 10, 1, 1, False, 9, dict(fwd_frames=4, bwd_frames=4, bwd_threads=128)),  # F = 4 kernels
+    (torch.float32, 12, 2, 1, True, 5, dict(fwd_frames=4, bwd_frames=4)),
+    (torch.complex64, 7, 3, 2, True, 11, dict(fwd_frames=4, bwd_frames=4, max_window_log2=4, fwd_threads=16)),
+    (torch.float64, 8, 2, 1, False, 5, dict(fwd_frames=4, bwd_frames=4)),  # falls back to float64's maximum
+]
+
+
+@pytest.mark.parametrize("dtype,log_n,nblocks,nstacks,increasing,batch,knobs", CHUNKED,
+                         ids=[f"{str(c[0]).split('.')[-1]}-n{1 << c[1]}-b{c[2]}-{i}" for i, c in enumerate(CHUNKED)])
+def test_chunked_plans_match_reference(emu, dtype, log_n, nblocks, nstacks, increasing, batch, knobs):
+    """Windows smaller than n (several launches, strided sub-blocks) and several backward chunks."""
+    nf, nb = _check(emu, dtype, batch, nstacks, log_n, nblocks, increasing, seed=log_n + batch, **knobs)
+    assert nf >= 1 and nb >= 1
+
+
+def test_chunking_really_happens(emu):
+    """The knobs above do split the work: several forward launches and several backward chunks."""
+    nf, nb = _check(emu, torch.complex64, 3, 1, 6, 2, True, seed=3, max_window_log2=3, fwd_threads=16,
+                    bwd_threads=16, bw_smem_bytes=6000)
+    assert nf >= 3 and nb >= 4, (nf, nb)
+
+
+@pytest.mark.parametrize("max_grid", [1, 2])
+def test_grid_stride_loop(emu, max_grid):
+    """Blocks that loop over several tiles (forward) and frame groups (backward) reuse shared memory safely."""
+    _check(emu, torch.complex64, 41, 2, 4, 2, False, seed=max_grid, fwd_threads=8, bwd_threads=8, sm_count=1,
+           max_grid=max_grid)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.complex64])
+def test_empty_batch(emu, dtype):
+    tw, x, grad = _random_problem(dtype, 0, 2, 5, 2, torch.Generator().manual_seed(0))
+    out, dtw, dx, nf, nb = _run(emu, tw, x, grad, True)
+    assert out.numel() == 0 and dx.numel() == 0 and nf == 0 and nb == 0
+    assert (dtw == 0).all()
+
+
+def test_misaligned_twiddle_is_refused(emu):
+    storage = torch.randn(1 + 3 * 4 * 4, dtype=torch.float32)
+    tw = storage[1:].view(1, 1, 3, 4, 2, 2)  # 4 bytes past a 16-byte boundary
+    x = torch.randn(2, 1, 8)
+    out = torch.empty_like(x)
+    st = emu.kf_emu_forward(0, tw.data_ptr(), x.data_ptr(), out.data_ptr(), 2, 1, 3, 1, 1, _knobs(), None)
+    assert STATUS[st] == "misaligned twiddle"
+
+
+def _describe(lib, dtype, log_n, nblocks, batch=1 << 18, **knobs):
+    buf = ctypes.create_string_buffer(512)
+    st = lib.kf_emu_describe(DTYPE_CODE[dtype], batch, 1, log_n, nblocks, 1, _knobs(**knobs), buf, len(buf))
+    assert st == 0
+    return {k: float(v) for k, v in (item.split("=") for item in buf.value.decode().split())}
+
+
+def test_frames_knobs(emu):
+    plan = _describe(emu, torch.complex64, 10, 1, fwd_frames=4, bwd_frames=4, bwd_threads=128)
+    assert plan["fwd_F"] == 4 and plan["fwd_threads"] == 256 and plan["bwd_F"] == 4
+    assert _describe(emu, torch.complex64, 12, 1, fwd_frames=4)["fwd_launches"] == 2  # 2^11 per launch with F = 4
+    assert _describe(emu, torch.complex128, 8, 1, fwd_frames=4, bwd_frames=4)["fwd_F"] == 1
+
+
+@pytest.mark.parametrize("log_n", [8, 9, 10, 11, 12])
+def test_plan_on_hopper(emu, log_n):
+    """The plan the launchers make with Hopper's 227 KB of shared memory: one forward launch up to n = 4096,
+    one backward chunk up to n = 1024 (nblocks = 1), and conflict-free shared-memory phases for complex64."""
+    plan = _describe(emu, torch.complex64, log_n, 1)
+    assert plan["fwd_launches"] == 1 and plan["fwd_F"] == 2
+    assert plan["bwd_chunks"] == (1 if log_n <= 10 else 2) and plan["bwd_F"] <= 2
+    assert plan["fwd_conflict"] == 1.0 and plan["bwd_conflict"] == 1.0
+    assert plan["fwd_smem"] <= 100 * 1024 and plan["bwd_smem"] <= 227 * 1024
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sanitizer", ["thread", "address,undefined"])
+def test_sanitizers(tmp_path, sanitizer):
+    """The emulation's self-check under ThreadSanitizer (a missing barrier is a data race between the threads
+    of a block) and AddressSanitizer/UBSan (out-of-bounds shared or global memory, overflow)."""
+    exe = _compile(tmp_path / "emu_check", "-O0", "-g", f"-fsanitize={sanitizer}", "-fno-sanitize-recover=all",
+                   "-DKF_EMU_MAIN")
+    res = subprocess.run([str(exe)], capture_output=True, text=True, timeout=300)
+    report = res.stdout + res.stderr
+    assert res.returncode == 0 and "Sanitizer" not in report, report[-4000:]
+    assert "PASSED" in res.stdout

@@ -1,0 +1,200 @@
+"""The compiled CUDA butterfly op against the float64 reference: outputs, d_x and d_twiddle.
+
+Runs only where torch sees a GPU and the CUDA library builds (``kfront.core.build.load_cuda``); skipped
+elsewhere, where ``tests/test_cuda_emulation.py`` runs the same kernel code on the CPU. Every check draws
+fresh random inputs (the seed is in the failure message) and poisons the memory the op's outputs are about to
+get with NaN: the caching allocator hands a freed block to the next allocation of the same size, so an element
+the kernels never write shows up as NaN.
+"""
+import math
+import os
+
+import pytest
+import torch
+
+from kfront.core import _backend, butterfly_multiply, butterfly_multiply_reference
+
+
+def _unavailable() -> str | None:
+    if not torch.cuda.is_available():
+        return "no CUDA device"
+    if not _backend.ensure_loaded("cuda"):
+        return f"compiled CUDA op unavailable: {_backend.backend_reason('cuda')}"
+    return None
+
+
+REASON = _unavailable()
+pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
+
+DTYPES = [torch.float32, torch.complex64, torch.float64, torch.complex128]
+WIDE = {torch.float32: torch.float64, torch.float64: torch.float64, torch.complex64: torch.complex128,
+        torch.complex128: torch.complex128}
+TOL = {torch.float32: 1e-5, torch.complex64: 1e-5, torch.float64: 1e-12, torch.complex128: 1e-12}
+
+
+def _seed() -> int:
+    return int.from_bytes(os.urandom(4), "little")
+
+
+def _problem(dtype, batch, nstacks, log_n, nblocks, seed):
+    gen = torch.Generator(device="cuda").manual_seed(seed)
+    n = 1 << log_n
+    kw = dict(dtype=dtype, device="cuda", generator=gen)
+    # Entries of variance 1/2 keep a frame's norm roughly constant through the layers.
+    tw = torch.randn(nstacks, nblocks, log_n, n // 2, 2, 2, **kw) / math.sqrt(2)
+    x = torch.randn(batch, nstacks, n, **kw)
+    grad = torch.randn(batch, nstacks, n, **kw)
+    return tw, x, grad
+
+
+def _reference(tw, x, grad, increasing):
+    tw64 = tw.to(WIDE[tw.dtype]).requires_grad_()
+    x64 = x.to(WIDE[x.dtype]).requires_grad_()
+    out = butterfly_multiply_reference(tw64, x64, increasing)
+    out.backward(grad.to(out.dtype))
+    return out.detach(), tw64.grad, x64.grad
+
+
+def _poison(*likes):
+    """Free NaN-filled blocks of the sizes of `likes` so the op's next allocations of those sizes reuse them."""
+    blocks = [torch.full_like(t, float("nan")) for t in likes]
+    ptrs = [b.data_ptr() for b in blocks]
+    del blocks
+    return ptrs
+
+
+def _compare(name, got, want, tol, seed):
+    assert got.shape == want.shape, f"{name}: shape {tuple(got.shape)} != {tuple(want.shape)}"
+    assert not got.isnan().any(), f"{name}: {int(got.isnan().sum())} unwritten (NaN) elements (seed {seed})"
+    err = ((got.to(want.dtype) - want).norm() / want.norm().clamp_min(1e-300)).item()
+    assert err <= tol, f"{name}: relative error {err:.3g} > {tol} (seed {seed})"
+
+
+def _check_op(dtype, batch, nstacks, log_n, nblocks, increasing, seed=None):
+    seed = _seed() if seed is None else seed
+    tw, x, grad = _problem(dtype, batch, nstacks, log_n, nblocks, seed)
+    ref_out, ref_dtw, ref_dx = _reference(tw, x, grad, increasing)
+    _poison(x)
+    out = torch.ops.kfront.butterfly_multiply(tw, x, increasing)
+    _poison(tw, x)
+    dtw, dx = torch.ops.kfront.butterfly_multiply_backward(grad, tw, x, increasing)
+    torch.cuda.synchronize()
+    tol = TOL[dtype]
+    _compare("out", out, ref_out, tol, seed)
+    _compare("d_x", dx, ref_dx, tol, seed)
+    _compare("d_twiddle", dtw, ref_dtw, tol, seed)
+    return out, dtw, dx
+
+
+CONFIGS = [(1, 1, True), (2, 2, False), (3, 1, False), (1, 2, True)]  # (nblocks, nstacks, increasing_stride)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: str(d).split(".")[-1])
+@pytest.mark.parametrize("log_n", range(1, 13), ids=lambda v: f"n{1 << v}")
+@pytest.mark.parametrize("nblocks,nstacks,increasing", CONFIGS,
+                         ids=[f"b{c[0]}-s{c[1]}-{'inc' if c[2] else 'dec'}" for c in CONFIGS])
+def test_matches_reference(dtype, log_n, nblocks, nstacks, increasing):
+    """n = 2 ... 4096, real and complex, both stride orders, 1-3 butterfly blocks, 1-2 stacks."""
+    batch = 1 + (log_n * 7 + nblocks * 3) % 37
+    _check_op(dtype, batch, nstacks, log_n, nblocks, increasing)
+
+
+@pytest.mark.parametrize("window,budget", [(3, 0), (5, 0), (0, 24_000), (4, 48_000)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.complex64, torch.complex128], ids=lambda d: str(d).split(".")[-1])
+def test_chunked_plans(monkeypatch, dtype, window, budget):
+    """Small shared-memory windows and budgets force several forward launches and backward chunks."""
+    if window:
+        monkeypatch.setenv("KFRONT_CUDA_MAX_WINDOW_LOG2", str(window))
+    if budget:
+        monkeypatch.setenv("KFRONT_CUDA_BW_SMEM_BYTES", str(budget))
+    for log_n, nblocks, increasing in ((6, 2, True), (9, 3, False), (11, 1, True)):
+        _check_op(dtype, 5, 2, log_n, nblocks, increasing)
+
+
+@pytest.mark.parametrize("env", [{"KFRONT_CUDA_FWD_FRAMES": "4", "KFRONT_CUDA_BW_FRAMES": "4"},
+                                 {"KFRONT_CUDA_BW_FRAMES": "4", "KFRONT_CUDA_BW_THREADS": "128"},
+                                 {"KFRONT_CUDA_BW_FRAMES": "1"}, {"KFRONT_CUDA_BW_FRAMES": "2"}],
+                         ids=["f4", "bw-f4-t128", "bw-f1", "bw-f2"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.complex64, torch.float64], ids=lambda d: str(d).split(".")[-1])
+def test_frames_per_thread_knobs(monkeypatch, dtype, env):
+    """The other frames-per-thread instantiations the benchmark compares (dtypes without them fall back)."""
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    for log_n, nblocks, increasing, batch in ((3, 2, True, 13), (9, 1, False, 6), (10, 2, True, 5), (12, 1, False, 3)):
+        _check_op(dtype, batch, 1, log_n, nblocks, increasing)
+
+
+@pytest.mark.parametrize("log_n", [13, 14])
+def test_beyond_one_forward_launch(log_n):
+    """n > 4096: the forward runs in several launches, the backward in several chunks with a workspace."""
+    _check_op(torch.complex64, 3, 1, log_n, 2, True)
+
+
+@pytest.mark.parametrize("log_n,batch", [(4, 70_001), (10, 2_003)])
+def test_many_frames(log_n, batch):
+    """Enough frames that forward blocks loop over tiles and backward blocks over frame groups."""
+    _check_op(torch.complex64, batch, 1, log_n, 2, False)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.complex64])
+def test_empty_batch(dtype):
+    tw, x, grad = _problem(dtype, 0, 2, 6, 2, _seed())
+    out = torch.ops.kfront.butterfly_multiply(tw, x, True)
+    dtw, dx = torch.ops.kfront.butterfly_multiply_backward(grad, tw, x, True)
+    assert out.shape == x.shape and dx.shape == x.shape
+    assert dtw.shape == tw.shape and bool((dtw == 0).all())
+
+
+def test_views_and_misaligned_twiddle():
+    """Non-contiguous x and grad, and a twiddle view 8 bytes off a 16-byte boundary."""
+    seed = _seed()
+    tw, x, grad = _problem(torch.complex64, 6, 1, 7, 2, seed)
+    storage = torch.empty(tw.numel() + 1, dtype=tw.dtype, device="cuda")
+    tw_view = storage[1:].view(tw.shape).copy_(tw)  # complex64: 8 bytes past the allocation start
+    x_t = x.transpose(0, 1).contiguous().transpose(0, 1)  # same values, non-contiguous
+    g_t = grad.transpose(0, 1).contiguous().transpose(0, 1)
+    ref_out, ref_dtw, ref_dx = _reference(tw, x, grad, True)
+    out = torch.ops.kfront.butterfly_multiply(tw_view, x_t, True)
+    dtw, dx = torch.ops.kfront.butterfly_multiply_backward(g_t, tw_view, x_t, True)
+    _compare("out", out, ref_out, 1e-5, seed)
+    _compare("d_x", dx, ref_dx, 1e-5, seed)
+    _compare("d_twiddle", dtw, ref_dtw, 1e-5, seed)
+
+
+@pytest.mark.parametrize("log_n", [5, 10, 12])
+def test_repeatable(log_n):
+    """The forward and d_x are bitwise repeatable (a race would make them move); d_twiddle, summed with
+    atomics in a varying order, agrees to rounding."""
+    tw, x, grad = _problem(torch.complex64, 257, 2, log_n, 2, _seed())
+    runs = [(torch.ops.kfront.butterfly_multiply(tw, x, False),
+             *torch.ops.kfront.butterfly_multiply_backward(grad, tw, x, False)) for _ in range(3)]
+    for out, dtw, dx in runs[1:]:
+        assert torch.equal(out, runs[0][0]) and torch.equal(dx, runs[0][2])
+        assert ((dtw - runs[0][1]).norm() / runs[0][1].norm()).item() < 1e-6
+
+
+def test_autograd_through_public_api():
+    """kfront.core.butterfly_multiply routes CUDA tensors to the compiled op and its fused backward."""
+    seed = _seed()
+    tw, x, grad = _problem(torch.complex64, 9, 2, 8, 2, seed)
+    assert _backend.backend("cuda") == "compiled"
+    tw_ = tw.clone().requires_grad_()
+    x_ = x.clone().requires_grad_()
+    butterfly_multiply(tw_, x_, False).backward(grad)
+    ref_out, ref_dtw, ref_dx = _reference(tw, x, grad, False)
+    _compare("d_x", x_.grad, ref_dx, 1e-5, seed)
+    _compare("d_twiddle", tw_.grad, ref_dtw, 1e-5, seed)
+
+
+def test_poisoning_reaches_the_outputs():
+    """The NaN poisoning above is effective: the op's outputs land in the poisoned blocks."""
+    if torch.cuda.get_allocator_backend() != "native":
+        pytest.skip("the poisoning relies on the native caching allocator")
+    tw, x, grad = _problem(torch.complex64, 33, 1, 9, 1, _seed())
+    torch.cuda.synchronize()
+    (ptr,) = _poison(x)
+    out = torch.ops.kfront.butterfly_multiply(tw, x, True)
+    assert out.data_ptr() == ptr
+    ptr_tw, ptr_x = _poison(tw, x)
+    dtw, dx = torch.ops.kfront.butterfly_multiply_backward(grad, tw, x, True)
+    assert dx.data_ptr() == ptr_x and dtw.data_ptr() == ptr_tw
