@@ -1,0 +1,241 @@
+"""Speed and size of the learnable front-end against fixed and dense-learnable baselines, side by side.
+
+    python benchmarks/bench_frontend.py            # 10 x 10 s of 16 kHz audio, writes results/bench_frontend_cpu.md
+    python benchmarks/bench_frontend.py --quick    # a smoke test: 2 x 1 s, 1 repeat, no librosa
+
+Rows: the torchaudio MFCC baseline (kfront.MFCC) and the same fixed pipeline written lean (torchaudio takes
+the power as a complex ``abs().pow(2)``, slow on CPU); KaleidoFrontend on the compiled butterfly op, on the
+pure-PyTorch reference (a subprocess with KFRONT_BACKEND=reference) and with real_input="packed" (the real-FFT
+packing trick); librosa's MFCC (forward only, after a warm-up that absorbs numba's compilation); a dense
+learnable DFT (a real 512 x 514 matrix applied to the frames, then power / mel / log / DCT: the approach of
+trainable-STFT libraries); nnAudio's trainable MFCC when it is installed. Every front-end computes 13 MFCCs
+from 40 mel bands. The machines are shared, so the rows of one process are timed round-robin (each repeat times
+every row once) and reported as medians; ratios are to the torchaudio MFCC forward of the same run. Parameter
+counts are real numbers (a complex entry counts 2).
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import kfront  # noqa: E402
+from kfront.core import backend  # noqa: E402
+from kfront.frontend import functional as F  # noqa: E402
+from kfront.frontend.diagnostics import count_parameters  # noqa: E402
+
+SR = 16000
+FRONTEND = dict(sample_rate=SR, n_fft=512, win_length=400, hop_length=160, n_mels=40)
+BASE = "torchaudio MFCC (kfront.MFCC)"
+
+
+class DenseLearnableDFT(torch.nn.Module):
+    """The trainable-STFT approach: a dense real (n_fft, 2 n_freqs) matrix, init the windowed DFT."""
+
+    def __init__(self, n_mfcc: int = 13):
+        super().__init__()
+        n_fft, n_freqs = FRONTEND["n_fft"], FRONTEND["n_fft"] // 2 + 1
+        window = F.pad_window(torch.hamming_window(FRONTEND["win_length"], dtype=torch.float64), n_fft)
+        dft = torch.fft.rfft(torch.eye(n_fft, dtype=torch.float64), dim=0) * window  # (n_freqs, n_fft)
+        self.weight = torch.nn.Parameter(torch.cat((dft.real, dft.imag)).t().float().contiguous())  # (n_fft, 2 nf)
+        self.register_buffer("fb", F.mel_filterbank(n_freqs, 0.0, SR / 2, FRONTEND["n_mels"], SR, torch.float32))
+        self.register_buffer("dct", F.create_dct(n_mfcc, FRONTEND["n_mels"], torch.float32))
+        self.n_freqs = n_freqs
+
+    def forward(self, x):
+        frames = F.frame(F.center_pad(x, FRONTEND["n_fft"]), FRONTEND["n_fft"], FRONTEND["hop_length"])
+        y = frames @ self.weight  # (..., frames, 2 n_freqs)
+        power = y[..., :self.n_freqs].square() + y[..., self.n_freqs:].square()
+        return F.power_to_features(power, self.fb, 1e-6, self.dct)
+
+
+class LeanFixedMFCC(torch.nn.Module):
+    """The fixed pipeline without torchaudio's complex ``abs().pow(2)``: ``torch.stft``, then re^2 + im^2."""
+
+    def __init__(self, n_mfcc: int = 13):
+        super().__init__()
+        self.register_buffer("window", torch.hamming_window(FRONTEND["win_length"]))
+        n_freqs = FRONTEND["n_fft"] // 2 + 1
+        self.register_buffer("fb", F.mel_filterbank(n_freqs, 0.0, SR / 2, FRONTEND["n_mels"], SR, torch.float32))
+        self.register_buffer("dct", F.create_dct(n_mfcc, FRONTEND["n_mels"], torch.float32))
+
+    def forward(self, x):
+        spec = torch.stft(x, FRONTEND["n_fft"], FRONTEND["hop_length"], FRONTEND["win_length"], self.window,
+                          center=True, pad_mode="reflect", return_complex=True)  # (..., n_freqs, frames)
+        power = torch.view_as_real(spec).square().sum(-1).transpose(-1, -2)  # (..., frames, n_freqs)
+        return F.power_to_features(power, self.fb, 1e-6, self.dct)
+
+
+def module_jobs(module, x):
+    """``(forward, forward+backward or None, learnable real parameters)`` callables for a module."""
+    def forward():
+        with torch.no_grad():
+            module(x)
+
+    def forward_backward():
+        module.zero_grad(set_to_none=True)
+        module(x).sum().backward()
+
+    params = count_parameters(module)
+    return forward, (forward_backward if params else None), params
+
+
+def kaleido(real_input="complex"):
+    return kfront.KaleidoFrontend(output="mfcc", real_input=real_input, **FRONTEND)
+
+
+def librosa_jobs(x):
+    try:
+        import librosa
+    except ImportError:
+        return None
+    y = x.numpy()
+    kw = dict(sr=SR, n_mfcc=13, n_fft=512, hop_length=160, win_length=400, window="hamming", n_mels=40,
+              htk=True, center=True, pad_mode="reflect")
+    librosa.feature.mfcc(y=y[..., :SR], **kw)  # numba compilation, outside the timing
+    return (lambda: librosa.feature.mfcc(y=y, **kw)), None, 0
+
+
+def nnaudio_jobs(x):
+    try:
+        from nnAudio import features
+    except ImportError:
+        return None
+    mfcc = features.MFCC(sr=SR, n_mfcc=13, n_fft=512, hop_length=160, win_length=400, window="hamming",
+                         n_mels=40, trainable_mel=True, trainable_STFT=True)
+    return module_jobs(mfcc, x)
+
+
+def run_round_robin(jobs: dict, repeats: int, warmup: int) -> dict:
+    """``{name: (forward ms, forward+backward ms or None, params)}``: medians, every repeat timing every job."""
+    calls = [(name, i, fn) for name, job in jobs.items() if job is not None
+             for i, fn in enumerate(job[:2]) if fn is not None]
+    times = {(name, i): [] for name, i, _ in calls}
+    for r in range(warmup + repeats):
+        for name, i, fn in calls:
+            t0 = time.perf_counter()
+            fn()
+            if r >= warmup:
+                times[(name, i)].append(time.perf_counter() - t0)
+    out = {}
+    for name, job in jobs.items():
+        if job is None:
+            out[name] = None
+            continue
+        med = [1e3 * statistics.median(times[(name, i)]) if (name, i) in times else None for i in range(2)]
+        out[name] = (med[0], med[1], job[2])
+    return out
+
+
+def worker(args) -> None:
+    """Time the default KaleidoFrontend in this process and print it as JSON (for the reference backend)."""
+    torch.manual_seed(0)
+    x = torch.randn(args.batch, int(args.seconds * SR))
+    row = run_round_robin({"k": module_jobs(kaleido(), x)}, args.repeats, args.warmup)["k"]
+    print(json.dumps({"forward": row[0], "forward_backward": row[1], "params": row[2], "backend": backend("cpu")}))
+
+
+def reference_row(args):
+    env = {**os.environ, "KFRONT_BACKEND": "reference"}
+    cmd = [sys.executable, __file__, "--worker", "--batch", str(args.batch), "--seconds", str(args.seconds),
+           "--repeats", str(args.repeats), "--warmup", str(args.warmup), "--threads", str(args.threads)]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    row = json.loads(out.stdout.strip().splitlines()[-1])
+    if row["backend"] != "reference":
+        raise RuntimeError(f"the worker ran on {row['backend']!r}, not the reference")
+    return row["forward"], row["forward_backward"], row["params"]
+
+
+def fmt(ms, base):
+    return ("-", "-") if ms is None else (f"{ms:.1f}", f"{ms / base:.2f}x")
+
+
+def main(argv=None) -> str:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--batch", type=int, default=10, help="utterances per batch")
+    p.add_argument("--seconds", type=float, default=10.0, help="seconds per utterance")
+    p.add_argument("--repeats", type=int, default=7, help="timed repeats (median)")
+    p.add_argument("--warmup", type=int, default=2, help="untimed repeats first")
+    p.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch threads")
+    p.add_argument("--no-librosa", action="store_true", help="skip librosa")
+    p.add_argument("--no-reference", action="store_true", help="skip the reference-backend subprocess")
+    p.add_argument("--quick", action="store_true", help="smoke test: 2 x 1 s, 1 repeat, no librosa")
+    p.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "bench_frontend_cpu.md")
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.quick:
+        args.batch, args.seconds, args.repeats, args.warmup, args.no_librosa = 2, 1.0, 1, 1, True
+    torch.set_num_threads(args.threads)
+    if args.worker:
+        return worker(args)
+
+    load = os.getloadavg()[0]
+    torch.manual_seed(0)
+    x = torch.randn(args.batch, int(args.seconds * SR))  # (batch, time)
+    n_frames = args.batch * (1 + x.shape[-1] // FRONTEND["hop_length"])
+    op = backend("cpu")
+    k_name, p_name = f"KaleidoFrontend ({op} op)", f"KaleidoFrontend real_input='packed' ({op} op)"
+    jobs = {
+        BASE: module_jobs(kfront.MFCC(**FRONTEND), x),
+        "fixed MFCC, lean (torch.stft, re^2 + im^2)": module_jobs(LeanFixedMFCC(), x),
+        k_name: module_jobs(kaleido(), x),
+        p_name: module_jobs(kaleido("packed"), x),
+        "dense learnable DFT (512x514)": module_jobs(DenseLearnableDFT(), x),
+        "librosa MFCC": None if args.no_librosa else librosa_jobs(x),
+        "nnAudio MFCC (trainable)": nnaudio_jobs(x),
+    }
+    rows = run_round_robin(jobs, args.repeats, args.warmup)
+    rows["KaleidoFrontend (reference, separate process)"] = None if args.no_reference else reference_row(args)
+
+    base = rows[BASE][0]
+    lines = [
+        "# Front-end speed (CPU)",
+        "",
+        f"`python benchmarks/bench_frontend.py{''.join(' ' + a for a in (sys.argv[1:] if argv is None else argv))}`"
+        f": {args.batch} x "
+        f"{args.seconds:g} s of 16 kHz audio ({n_frames} frames of 512), 40 mels, 13 MFCCs; medians of "
+        f"{args.repeats} round-robin repeats after {args.warmup} warm-up; torch {torch.__version__}, "
+        f"{args.threads} thread(s), {platform.machine()}, load average {load:.1f} at the start "
+        "(the machine is shared). Ratios are to the torchaudio MFCC forward.",
+        "",
+        "| front-end | forward ms | forward ratio | fwd+bwd ms | fwd+bwd ratio | learnable params (real) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, row in rows.items():
+        if row is None:
+            why = "not installed" if name.startswith("nnAudio") else "skipped"
+            lines.append(f"| {name} | {why} | | | | |")
+            continue
+        fwd, fb, params = row
+        lines.append(f"| {name} | {' | '.join(fmt(fwd, base))} | {' | '.join(fmt(fb, base))} | {params} |")
+    dense = rows["dense learnable DFT (512x514)"]
+    checks = []
+    for label, (fwd, fb, params) in (("KaleidoFrontend", rows[k_name]), ("packed", rows[p_name])):
+        checks += [
+            (f"{label}: forward <= 2x torchaudio MFCC forward", fwd <= 2 * base, f"{fwd / base:.2f}x"),
+            (f"{label}: fwd+bwd <= 6x torchaudio MFCC forward", fb <= 6 * base, f"{fb / base:.2f}x"),
+            (f"{label}: fwd+bwd faster than the dense learnable DFT", fb < dense[1], f"{fb:.1f} vs {dense[1]:.1f} ms"),
+            (f"{label}: >= 10x fewer learnable parameters than the dense DFT", dense[2] >= 10 * params,
+             f"{dense[2] / params:.1f}x ({params} vs {dense[2]})"),
+        ]
+    lines += ["", f"Butterfly backend: {op}.", "", "| target | met | measured |", "|---|---|---|"]
+    lines += [f"| {name} | {'yes' if ok else 'NO'} | {value} |" for name, ok, value in checks]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    return text
+
+
+if __name__ == "__main__":
+    main()
