@@ -149,9 +149,15 @@ def test_state_dict_round_trip():
     assert not any(p.requires_grad for p in frozen.parameters())
 
 
-def test_module_to_dtype_is_caught():
-    fe = KaleidoFrontend(n_fft=64, win_length=64, hop_length=32, n_mels=8)
-    with pytest.warns(UserWarning):
-        fe.to(torch.float64)  # torch drops the imaginary part of complex parameters here
-    with pytest.raises(ValueError, match="dtype="):
-        fe(torch.randn(400))
+def test_module_to_dtype_keeps_the_kmatrix_complex():
+    """Module.to(float64) would drop the imaginary part of complex parameters; the K-matrix stays complex."""
+    kw = dict(n_fft=64, win_length=64, hop_length=32, n_mels=8)
+    fe = KaleidoFrontend(**kw).to(torch.float64)
+    assert fe.kmatrix.twiddle.dtype == torch.complex128
+    x = torch.randn(400, dtype=torch.float64)
+    y = fe(x)
+    assert y.dtype == torch.float64
+    # the constants were rounded to float32 before the cast, so agreement is to float32 precision
+    torch.testing.assert_close(y, KaleidoFrontend(**kw, dtype=torch.float64)(x), rtol=1e-5, atol=1e-6)
+    half = KaleidoFrontend(**kw).to(torch.bfloat16)
+    assert half.kmatrix.twiddle.dtype == torch.complex64

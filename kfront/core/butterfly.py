@@ -118,6 +118,22 @@ class Butterfly(nn.Module):
         if self.bias is not None:
             self.bias.zero_()
 
+    def _apply(self, fn, recurse=True):
+        # Module.to(float_dtype) would cast complex twiddles to that real dtype, silently dropping their imaginary
+        # part. A complex butterfly stays complex: float32/float64 targets map to complex64/complex128, and other
+        # targets (half precision) leave the twiddles' precision as it is (the butterfly runs in float32 or wider).
+        if self.complex:
+            probe = fn(torch.zeros((), dtype=self.twiddle.dtype, device=self.twiddle.device))
+            if not probe.is_complex():
+                target = {torch.float32: torch.complex64, torch.float64: torch.complex128}.get(probe.dtype)
+
+                def keep_complex(t):
+                    if not t.is_complex():
+                        return fn(t)
+                    return t.to(device=probe.device, dtype=target or t.dtype)
+                return super()._apply(keep_complex, recurse)
+        return super()._apply(fn, recurse)
+
     # --- forward --------------------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """
