@@ -1,5 +1,6 @@
 """``Butterfly``: a learnable product of butterfly factors, usable where ``nn.Linear`` is."""
 import math
+import warnings
 
 import torch
 from torch import nn
@@ -123,7 +124,9 @@ class Butterfly(nn.Module):
         # part. A complex butterfly stays complex: float32/float64 targets map to complex64/complex128, and other
         # targets (half precision) leave the twiddles' precision as it is (the butterfly runs in float32 or wider).
         if self.complex:
-            probe = fn(torch.zeros((), dtype=self.twiddle.dtype, device=self.twiddle.device))
+            with warnings.catch_warnings():  # the probe itself may be cast to real: that is what we look for
+                warnings.simplefilter("ignore")
+                probe = fn(torch.zeros((), dtype=self.twiddle.dtype, device=self.twiddle.device))
             if not probe.is_complex():
                 target = {torch.float32: torch.complex64, torch.float64: torch.complex128}.get(probe.dtype)
 
