@@ -1,28 +1,126 @@
 """Which implementation of the butterfly op runs: the compiled extension or the pure-PyTorch reference.
 
-The compiled op is an accelerator, never a requirement: if it cannot be built or loaded, kfront runs the
-reference and says once why. ``KFRONT_BACKEND=reference`` forces the reference.
+The compiled op is an accelerator, never a requirement: it is built on first use (see :mod:`kfront.core.build`);
+if it cannot be built or loaded, kfront runs the reference and warns once per device type why.
+
+``KFRONT_BACKEND`` selects the implementation: ``reference`` forces the pure-PyTorch reference, ``compiled``
+makes a failed build an error instead of a fallback, and ``auto`` (the default) uses the compiled op when it
+builds.
 """
 import os
+import threading
 import warnings
 
-_state = {"loaded": None, "reason": None, "warned": False}
+import torch
+
+_MODES = ("auto", "compiled", "reference")
+_DEVICES = ("cpu", "cuda")
+_OP = "kfront::butterfly_multiply"
+
+_lock = threading.RLock()
+_state = {"loaded": {}, "reason": {}, "warned": set(), "registered": False}
 
 
-def _force_reference() -> bool:
-    return os.environ.get("KFRONT_BACKEND", "").strip().lower() == "reference"
+def _mode() -> str:
+    mode = os.environ.get("KFRONT_BACKEND", "").strip().lower() or "auto"
+    if mode not in _MODES:
+        raise ValueError(f"KFRONT_BACKEND must be one of {_MODES}, got {os.environ.get('KFRONT_BACKEND')!r}")
+    return mode
+
+
+def _summarize(exc: BaseException) -> str:
+    """One readable line for a build or load failure: for a compiler failure, its first error message."""
+    text = str(exc).strip()
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if "Error building extension" in text:
+        errors = [ln for ln in lines if "error:" in ln]  # the compiler's own messages, not the command lines
+        detail = errors[0] if errors else lines[-1] if lines else ""
+        return (f"building the C++ extension failed: {detail[:400]} (python -m kfront.core.build --verbose shows "
+                "the full log)")
+    return f"{type(exc).__name__}: {lines[0][:400] if lines else ''}"
+
+
+def _has_kernel(device_type: str) -> bool:
+    key = {"cpu": "CPU", "cuda": "CUDA"}[device_type]
+    return torch._C._dispatch_has_kernel_for_dispatch_key(_OP, key)
+
+
+def _try_load(device_type: str, verbose: bool) -> str | None:
+    """Build and load the library for ``device_type``; returns ``None`` on success, else the reason."""
+    from . import build
+
+    try:
+        if device_type == "cuda" and not ensure_loaded("cpu", verbose):  # the schema lives in the CPU library
+            return f"the CPU library, which declares the ops, is unavailable: {_state['reason']['cpu']}"
+        (build.load_cpu if device_type == "cpu" else build.load_cuda)(verbose=verbose)
+        if not _has_kernel(device_type):
+            return f"the library loaded but registers no {device_type.upper()} kernel for {_OP}"
+        if not _state["registered"]:
+            from . import _ops
+
+            _ops.register()
+            _state["registered"] = True
+    except Exception as exc:  # noqa: BLE001 - any build or load failure means: fall back, and say why
+        return _summarize(exc)
+    return None
+
+
+def ensure_loaded(device_type: str = "cpu", verbose: bool = False) -> bool:
+    """Build and load the compiled op for ``device_type`` once per process; ``True`` if it is usable."""
+    if device_type not in _DEVICES:
+        return False
+    with _lock:
+        if device_type not in _state["loaded"]:
+            reason = _try_load(device_type, verbose)
+            _state["loaded"][device_type] = reason is None
+            _state["reason"][device_type] = reason
+        return _state["loaded"][device_type]
+
+
+@torch.compiler.assume_constant_result
+def _use_compiled(device_type: str) -> bool:
+    """Whether ``butterfly_multiply`` runs the compiled op on ``device_type``; builds it on first use.
+
+    Under ``torch.compile`` this runs at trace time and its answer is a constant of the graph, so the build,
+    the lock and the warning never have to be traced.
+    """
+    mode = _mode()
+    if mode == "reference" or device_type not in _DEVICES:
+        return False
+    if ensure_loaded(device_type):
+        return True
+    reason = _state["reason"][device_type]
+    if mode == "compiled":
+        raise RuntimeError(f"KFRONT_BACKEND=compiled but the compiled butterfly op for {device_type} is "
+                           f"unavailable: {reason}")
+    if device_type not in _state["warned"]:
+        _state["warned"].add(device_type)
+        warnings.warn(f"kfront: compiled butterfly op unavailable on {device_type}, using the pure-PyTorch "
+                      f"reference (same results, slower): {reason}", RuntimeWarning, stacklevel=4)
+    return False
 
 
 def compiled_op(device_type: str):
     """The compiled ``kfront::butterfly_multiply`` for ``device_type``, or ``None`` to use the reference."""
-    return None
+    return torch.ops.kfront.butterfly_multiply.default if _use_compiled(device_type) else None
 
 
 def backend(device_type: str = "cpu") -> str:
-    """Name of the implementation ``butterfly_multiply`` uses on ``device_type``: ``"compiled"`` or ``"reference"``."""
-    return "compiled" if compiled_op(device_type) is not None else "reference"
+    """Name of the implementation ``butterfly_multiply`` uses on ``device_type``: ``"compiled"`` or ``"reference"``.
+
+    Builds the compiled op if that has not happened yet in this process.
+    """
+    if _mode() == "reference":
+        return "reference"
+    return "compiled" if ensure_loaded(device_type) else "reference"
 
 
-def backend_reason() -> str | None:
-    """Why the reference runs instead of the compiled op, or ``None`` when the compiled op is in use."""
-    return _state["reason"]
+def backend_reason(device_type: str = "cpu") -> str | None:
+    """Why the reference runs instead of the compiled op on ``device_type``, or ``None`` when the compiled op
+    is in use. Builds the compiled op if that has not happened yet in this process."""
+    if _mode() == "reference":
+        return "KFRONT_BACKEND=reference"
+    if device_type not in _DEVICES:
+        return f"no compiled kernel for device type {device_type!r}"
+    ensure_loaded(device_type)
+    return _state["reason"][device_type]

@@ -63,7 +63,7 @@ def butterfly_multiply(twiddle: torch.Tensor, x: torch.Tensor, increasing_stride
     x3 = x.reshape(-1, nstacks, n)  # (batch, nstacks, n)
     op = _backend.compiled_op(x.device.type) if x.dtype in _COMPILED_DTYPES else None
     if op is not None:
-        out = op(twiddle, x3, bool(increasing_stride))
+        out = op(twiddle.contiguous(), x3.contiguous(), bool(increasing_stride))  # the kernel reads dense rows
     else:
         out = butterfly_multiply_reference(twiddle, x3, bool(increasing_stride))
     return out.reshape(*batch_shape, nstacks, n)

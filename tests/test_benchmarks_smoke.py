@@ -1,0 +1,35 @@
+"""Smoke tests of the benchmark scripts: each runs end to end on tiny inputs and writes its results."""
+import importlib.util
+import json
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load(script: str):
+    spec = importlib.util.spec_from_file_location(script.removesuffix(".py"), BENCHMARKS / script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_butterfly_quick(tmp_path, capsys):
+    out = tmp_path / "bench_butterfly.md"
+    assert _load("bench_butterfly.py").main(["--quick", "--out", str(out)]) == 0
+    text = out.read_text()
+    for heading in ("## Time per call, fwd (ms)", "## Time per call, fwd+bwd (ms)", "## Ratios", "## Parameters",
+                    "## Targets"):
+        assert heading in text
+    assert "| 64 | 64 |" in text  # n = 64: 4096 elements = 64 frames
+    payload = json.loads(out.with_suffix(".json").read_text())
+    assert {"16", "64"} <= set(payload["results"]) and payload["machine"]["backend"] in ("compiled", "reference")
+
+
+def test_bench_frontend_quick(tmp_path):
+    out = tmp_path / "bench_frontend.md"
+    text = _load("bench_frontend.py").main(["--quick", "--out", str(out)])
+    assert out.read_text() == text
+    for row in ("| torchaudio MFCC", "| KaleidoFrontend (reference, separate process) |", "real_input='packed'",
+                "| dense learnable DFT", "| nnAudio MFCC"):
+        assert row in text
+    assert "| KaleidoFrontend: >= 10x fewer learnable parameters than the dense DFT |" in text
