@@ -41,6 +41,10 @@ log "installing $torch_req and $torchaudio_req"
 log "installing kfront (editable) and its test dependencies"
 "${pip[@]}" -e "$root[test]" 1>&2
 "$venv/bin/python" "$root/tools/fix_torchaudio.py" 1>&2
+# Build the compiled butterfly op now, so the first real use does not wait for the compiler. Without a
+# compiler this still succeeds: kfront then runs its pure-PyTorch reference and says why.
+log "building the compiled butterfly op"
+"$venv/bin/python" -m kfront.core.build 1>&2
 
 echo "$want" > "$stamp"
 log "environment ready"

@@ -27,19 +27,21 @@ def butterfly_multiply_reference(twiddle: torch.Tensor, x: torch.Tensor, increas
     """
     batch, nstacks, n = x.shape
     nblocks, log_n = twiddle.shape[1], twiddle.shape[2]
+    # Split the twiddle once into its 2x2 entries per (block, layer): indexing it inside the loop would make
+    # autograd scatter a full-size zero gradient for every selection.
+    t00, t01, t10, t11 = (t.unbind(1) for t in twiddle.flatten(-2).unbind(-1))  # each nblocks x (ns, log n, n/2)
     out = x
     increasing = increasing_stride
     for block in range(nblocks):
+        entries = [e[block].unbind(1) for e in (t00, t01, t10, t11)]  # 4 x log_n x (nstacks, n/2)
         for layer in range(log_n):
             log_stride = layer if increasing else log_n - 1 - layer
             s = 1 << log_stride
-            # (nstacks, n/2, 2, 2) -> (nstacks, n/(2s), s, 2, 2): pair i = j*s + k sits at group j, offset k
-            t = twiddle[:, block, layer].reshape(nstacks, n // (2 * s), s, 2, 2)
+            # pair i = j*s + k sits at group j, offset k: (nstacks, n/2) -> (nstacks, n/(2s), s)
+            a, b, c, d = (e[layer].reshape(nstacks, n // (2 * s), s) for e in entries)
             # (batch, nstacks, n) -> (batch, nstacks, n/(2s), 2, s): halves [p] and [p + s] of each group
             y = out.reshape(batch, nstacks, n // (2 * s), 2, s)
             y0, y1 = y[..., 0, :], y[..., 1, :]
-            out0 = t[..., 0, 0] * y0 + t[..., 0, 1] * y1  # (batch, nstacks, n/(2s), s)
-            out1 = t[..., 1, 0] * y0 + t[..., 1, 1] * y1
-            out = torch.stack((out0, out1), dim=-2).reshape(batch, nstacks, n)
+            out = torch.stack((a * y0 + b * y1, c * y0 + d * y1), dim=-2).reshape(batch, nstacks, n)
         increasing = not increasing
     return out
