@@ -173,20 +173,20 @@ class KaleidoFrontend(FrontendBase):
     def dct_matrix(self) -> torch.Tensor | None:
         return self.dct_mat
 
-    def spectrum(self, frames: torch.Tensor, window: torch.Tensor | None = None) -> torch.Tensor:
+    def spectrum(self, frames: torch.Tensor, window: torch.Tensor | None = None, power: bool = False) -> torch.Tensor:
         """Windowed K-matrix transform of raw frames: ``(..., n_fft)`` real -> ``(..., n_freqs)`` complex.
 
-        ``window`` (``(n_fft,)``) replaces the module's zero-padded window, e.g. ones for the bare transform.
+        ``window`` (``(n_fft,)``) replaces the module's zero-padded window, e.g. ones for the bare transform;
+        ``power=True`` returns the (real) power of the bins instead.
         """
         km = self.kmatrix
         window = F.pad_window(self.window, self.n_fft) if window is None else window  # (n_fft,)
         return kmatrix_spectrum(frames, window, km.twiddle, km.perm, km.increasing_stride, self.n_freqs,
-                                self.separation)
+                                self.separation, power=power)
 
     def features_from_padded(self, padded: torch.Tensor) -> torch.Tensor:
         frames = F.frame(padded, self.n_fft, self.hop_length)  # (..., frames, n_fft)
-        spec = self.spectrum(frames)  # (..., frames, n_freqs) complex
-        power = torch.view_as_real(spec).square().sum(-1)  # (..., frames, n_freqs); no sqrt: finite grad at 0
+        power = self.spectrum(frames, power=True)  # (..., frames, n_freqs); no sqrt: finite grad at 0
         return F.power_to_features(power, self.filterbank(), self.log_offset, self.dct_mat)
 
     def _matrix(self, window: torch.Tensor | None) -> torch.Tensor:
