@@ -1,0 +1,284 @@
+"""Training a CTC phone recognizer with its front-end, end to end.
+
+One call of :func:`train` runs (or resumes) one experiment in one folder:
+
+    config.yaml   the resolved config
+    init.pt       the weights at initialisation (the untrained baseline; the front-end's starting point)
+    last.pt       everything needed to resume, written atomically after every epoch
+    best.pt       the weights with the lowest dev PER so far
+    log.csv       one row per epoch (rebuilt from the checkpoint's history, so it never disagrees with it)
+    summary.json  best dev PER and epoch, training time, the front-end's parameter count
+    replicas.json under data parallelism: a digest of each rank's weights at the end
+
+Resuming restarts the epoch that was interrupted from the state saved at the end of the one before, and the
+batch order of an epoch depends only on (seed, epoch), so a resumed run ends exactly where an uninterrupted one
+would. Set ``KFRONT_CRASH_AFTER_STEPS=N`` (or pass ``crash_after_steps``) to stop a run after N optimiser steps,
+to test that.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import torch
+import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+
+from ..timit.manifest import read_manifest
+from .builder import build_model, frontend_parameter_count, set_threads
+from .checkpoint import atomic_save, atomic_write_text, load_checkpoint, write_csv_atomic
+from .config import Config, config_to_dict, save_config
+from .data import BucketBatchSampler, PhoneVocab, UtteranceDataset, collate
+from .distributed import DistInfo, all_gather_objects, cleanup_distributed, parameter_digest, setup_distributed
+from .inference import eval_loader, evaluate
+from .optim import WarmupCosine, make_optimizer
+
+__all__ = ["train", "TrainingInterrupted"]
+
+log = logging.getLogger(__name__)
+
+LOG_FIELDS = ["epoch", "train_loss", "dev_loss", "dev_per", "dev_sub", "dev_del", "dev_ins", "lr", "epoch_seconds",
+              "train_seconds", "frontend_share", "best"]
+# Keys that may differ between a run and its resumption: where it runs, not what it computes.
+_RESUME_MAY_DIFFER = {"train.device", "train.num_threads", "data.num_workers", "data.preload", "data.dir"}
+
+
+class TrainingInterrupted(RuntimeError):
+    """Raised on purpose after a given number of steps, to test resuming."""
+
+
+def _flatten(d: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and not (prefix == "" and k == "frontend"):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        elif isinstance(v, dict):
+            out.update({f"frontend.{kk}": vv for kk, vv in v.items()})
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _check_same_config(saved: Dict[str, Any], cfg: Config, path: Path) -> None:
+    a, b = _flatten(saved), _flatten(config_to_dict(cfg))
+    diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k) and k not in _RESUME_MAY_DIFFER)
+    if diff:
+        raise ValueError(f"cannot resume from {str(path)!r}: its config differs in {diff} "
+                         f"(e.g. {diff[0]}: {a.get(diff[0])!r} there, {b.get(diff[0])!r} now)")
+
+
+def _rng_state(device: torch.device) -> Dict[str, Any]:
+    state = {"torch": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _set_rng_state(state: Dict[str, Any], device: torch.device) -> None:
+    torch.set_rng_state(state["torch"])
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
+def _sync(device: torch.device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter()
+
+
+def _train_step(model, ddp, batch, vocab, optimizer, grad_clip, device, split: bool):
+    """One optimiser step. Returns (loss, seconds in the front-end, seconds in total).
+
+    With ``split``, the front-end's forward and backward are run (and timed) apart from the rest: the features
+    are detached, the recognizer's backward yields their gradient, which is then pushed through the front-end.
+    The gradients are the same as in one backward pass. Under data parallelism one pass is needed (DDP's gradient
+    hooks expect it), and nothing is timed apart.
+    """
+    t0 = _sync(device)
+    if split:
+        feats, flen = model.frontend(batch.waveform, batch.lengths)  # (B, F, N), (B,)
+        t1 = _sync(device)
+        fe_grad = feats.requires_grad
+        feats_in = feats.detach().requires_grad_(fe_grad)
+        log_probs, out_lens = model.encode(feats_in, flen)  # (B, N', C), (B,)
+    else:
+        log_probs, out_lens = ddp(batch.waveform, batch.lengths)
+    loss = F.ctc_loss(log_probs.transpose(0, 1), batch.labels, out_lens, batch.label_lengths,
+                      blank=vocab.blank, reduction="mean", zero_infinity=True)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    fe_seconds = float("nan")
+    if split:
+        t2 = _sync(device)
+        if fe_grad:
+            feats.backward(feats_in.grad)
+        t3 = _sync(device)
+        fe_seconds = (t1 - t0) + (t3 - t2)
+    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    return float(loss.detach()), fe_seconds, _sync(device) - t0
+
+
+def train(cfg: Config, exp_dir, resume: bool = False, crash_after_steps: Optional[int] = None,
+          progress: Optional[bool] = None) -> Dict[str, Any]:
+    """Train (or resume training) one experiment; see the module docstring for what it writes.
+
+    Args:
+        cfg (Config): the resolved config.
+        exp_dir (str or Path): the experiment folder.
+        resume (bool, optional): continue from ``last.pt`` if there is one; a finished run returns at once.
+            Without it, a folder that already holds a checkpoint is an error (nothing is overwritten).
+            (Default: ``False``)
+        crash_after_steps (int or None, optional): raise :class:`TrainingInterrupted` after this many optimiser
+            steps of this call (default: ``KFRONT_CRASH_AFTER_STEPS`` if set).
+        progress (bool or None, optional): tqdm bars; ``None``: only on a terminal. (Default: ``None``)
+
+    Returns:
+        dict: summary with ``best_dev_per``, ``best_epoch``, ``train_seconds``, ``frontend_params``, ``epochs``.
+    """
+    if crash_after_steps is None and os.environ.get("KFRONT_CRASH_AFTER_STEPS"):
+        crash_after_steps = int(os.environ["KFRONT_CRASH_AFTER_STEPS"])
+    exp_dir = Path(exp_dir)
+    info = setup_distributed(cfg.train.device)
+    try:
+        return _train(cfg, exp_dir, resume, crash_after_steps, progress, info)
+    finally:
+        cleanup_distributed()
+
+
+def _train(cfg: Config, exp_dir: Path, resume: bool, crash_after_steps: Optional[int], progress: Optional[bool],
+           info: DistInfo) -> Dict[str, Any]:
+    device = info.device
+    last_path, best_path = exp_dir / "last.pt", exp_dir / "best.pt"
+    ckpt = None
+    if last_path.is_file():
+        if not resume:
+            raise FileExistsError(f"{str(exp_dir)!r} already holds a checkpoint; pass resume to continue it, or "
+                                  f"choose another folder")
+        ckpt = load_checkpoint(last_path, device)
+        _check_same_config(ckpt["config"], cfg, last_path)
+        if ckpt["epoch"] >= cfg.train.epochs:
+            if info.is_main:
+                log.info("%s: finished (%d epochs); nothing to do", exp_dir, ckpt["epoch"])
+            return ckpt["summary"]
+
+    set_threads(cfg.train.num_threads)
+    torch.manual_seed(cfg.train.seed)
+    vocab = PhoneVocab()
+    model = build_model(cfg, len(vocab)).to(device)
+    sample_rate = int(cfg.frontend.get("sample_rate", 16000))
+
+    data_dir = Path(cfg.data.dir)
+    train_set = UtteranceDataset(read_manifest(data_dir / f"train.{cfg.data.format}"), vocab, sample_rate,
+                                 cfg.data.preload)
+    dev_entries = read_manifest(data_dir / f"dev.{cfg.data.format}")
+    dev_set = UtteranceDataset(dev_entries, vocab, sample_rate, cfg.data.preload)
+    dev_refs = {e["id"]: e["phones39"].split() for e in dev_entries}
+    sampler = BucketBatchSampler(train_set.lengths, int(cfg.data.batch_seconds * sample_rate),
+                                 cfg.data.max_batch_size, shuffle=True, seed=cfg.train.seed, rank=info.rank,
+                                 world_size=info.world_size)
+    train_loader = DataLoader(train_set, batch_sampler=sampler, collate_fn=collate,
+                              num_workers=0 if cfg.data.preload else cfg.data.num_workers)
+    dev_loader = eval_loader(dev_set, cfg.data.batch_seconds, cfg.data.max_batch_size, sample_rate, info)
+
+    optimizer = make_optimizer(model, cfg.optim)
+    schedule = WarmupCosine(optimizer, cfg.train.epochs, cfg.optim.warmup_epochs, cfg.optim.min_lr_ratio)
+    history: List[Dict[str, Any]] = []
+    start_epoch, best_per, best_epoch = 0, float("inf"), 0
+    fe_params = frontend_parameter_count(model)
+    if ckpt is None:
+        if info.is_main:
+            exp_dir.mkdir(parents=True, exist_ok=True)
+            save_config(cfg, exp_dir / "config.yaml")
+            atomic_save({"model": model.state_dict(), "config": config_to_dict(cfg), "n_classes": len(vocab),
+                         "epoch": 0}, exp_dir / "init.pt")
+            log.info("%s: front-end %s with %d learnable parameters; %d train / %d dev utterances", exp_dir,
+                     type(model.frontend).__name__, fe_params, len(train_set), len(dev_set))
+    else:
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        schedule.load_state_dict(ckpt["schedule"])
+        if len(ckpt["rng"]) != info.world_size:
+            log.warning("%s was written by %d processes, resumed by %d: random streams restart from rank 0's",
+                        last_path, len(ckpt["rng"]), info.world_size)
+        _set_rng_state(ckpt["rng"][info.rank if len(ckpt["rng"]) == info.world_size else 0], device)
+        start_epoch, best_per, best_epoch = ckpt["epoch"], ckpt["best_per"], ckpt["best_epoch"]
+        history = ckpt["history"]
+        if info.is_main:
+            log.info("%s: resuming after epoch %d (best dev PER %.2f at epoch %d)", exp_dir, start_epoch,
+                     best_per, best_epoch)
+
+    ddp = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) \
+        if info.enabled else model
+    split_frontend = not info.enabled
+    steps_this_call = 0
+    for epoch in range(start_epoch, cfg.train.epochs):
+        sampler.set_epoch(epoch)
+        n_batches = len(sampler)
+        model.train()
+        t_epoch = time.perf_counter()
+        loss_sum, fe_time, step_time = 0.0, 0.0, 0.0
+        it = train_loader
+        if info.is_main and progress is not False:
+            from tqdm import tqdm
+            # disable=None: a bar on a terminal only, so that logs written to files stay one line per epoch
+            it = tqdm(train_loader, desc=f"epoch {epoch + 1}/{cfg.train.epochs}", unit="batch", leave=False,
+                      disable=None if progress is None else False)
+        for i, batch in enumerate(it):
+            schedule.set_progress(epoch + i / n_batches)
+            loss, fe_s, total_s = _train_step(model, ddp, batch.to(device), vocab, optimizer, cfg.optim.grad_clip,
+                                              device, split_frontend)
+            loss_sum += loss
+            fe_time += fe_s
+            step_time += total_s
+            steps_this_call += 1
+            if crash_after_steps is not None and steps_this_call >= crash_after_steps:
+                raise TrainingInterrupted(f"stopped on purpose after {steps_this_call} steps "
+                                          f"(epoch {epoch + 1}, batch {i + 1})")
+        schedule.set_progress(epoch + 1.0)
+        dev = evaluate(model, dev_loader, vocab, dev_refs, device, info)
+        train_loss = sum(all_gather_objects(loss_sum / max(n_batches, 1), info)) / info.world_size
+        epoch_seconds = time.perf_counter() - t_epoch
+        is_best = dev["per"] < best_per
+        if is_best:
+            best_per, best_epoch = dev["per"], epoch + 1
+        history.append({
+            "epoch": epoch + 1, "train_loss": round(train_loss, 4), "dev_loss": round(dev["loss"], 4),
+            "dev_per": round(dev["per"], 3), "dev_sub": dev["sub"], "dev_del": dev["del"], "dev_ins": dev["ins"],
+            "lr": optimizer.param_groups[0]["lr"], "epoch_seconds": round(epoch_seconds, 2),
+            "train_seconds": round(epoch_seconds + (history[-1]["train_seconds"] if history else 0.0), 2),
+            "frontend_share": round(fe_time / step_time, 4) if split_frontend and step_time > 0 else float("nan"),
+            "best": int(is_best),
+        })
+        summary = {"best_dev_per": best_per, "best_epoch": best_epoch, "epochs": epoch + 1,
+                   "train_seconds": history[-1]["train_seconds"], "frontend_params": fe_params,
+                   "frontend": cfg.frontend.get("name"), "seed": cfg.train.seed, "world_size": info.world_size}
+        rng = all_gather_objects(_rng_state(device), info)
+        if info.is_main:
+            state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                     "schedule": schedule.state_dict(), "rng": rng, "epoch": epoch + 1, "best_per": best_per,
+                     "best_epoch": best_epoch, "history": history, "summary": summary,
+                     "config": config_to_dict(cfg), "n_classes": len(vocab)}
+            if is_best:
+                atomic_save({"model": model.state_dict(), "config": config_to_dict(cfg), "n_classes": len(vocab),
+                             "epoch": epoch + 1, "dev_per": best_per}, best_path)
+            atomic_save(state, last_path)
+            write_csv_atomic(history, exp_dir / "log.csv", LOG_FIELDS)
+            atomic_write_text(json.dumps(summary, indent=1) + "\n", exp_dir / "summary.json")
+            h = history[-1]
+            print(f"{exp_dir.name} epoch {epoch + 1}/{cfg.train.epochs}: train loss {h['train_loss']:.3f}, "
+                  f"dev loss {h['dev_loss']:.3f}, dev PER {h['dev_per']:.2f}%, lr {h['lr']:.2e}, "
+                  f"{h['epoch_seconds']:.1f}s, front-end {100 * h['frontend_share']:.1f}% of step time"
+                  f"{' *' if is_best else ''}", flush=True)
+
+    digests = all_gather_objects(parameter_digest(model), info)
+    if info.is_main and info.enabled:
+        (exp_dir / "replicas.json").write_text(json.dumps({"digests": digests}, indent=1) + "\n")
+        if len(set(digests)) != 1:
+            raise RuntimeError(f"data-parallel replicas differ at the end of training: {digests}")
+    return summary if history else {}

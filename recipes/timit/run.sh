@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# TIMIT phone recognition with a learnable front-end: MFCC against a K-matrix front-end (kaleido), several seeds.
+#
+#   recipes/timit/run.sh                               # built-in corpus, mfcc + kaleido, seeds 1 2 3, CPU
+#   recipes/timit/run.sh --timit /path/to/TIMIT --device cuda
+#   recipes/timit/run.sh --stage 3 --stop_stage 5      # decode, score and report again
+#
+# Stages (each writes the files the next one reads):
+#   0 corpus     --timit PATH, or generate the built-in corpus into --corpus_dir
+#   1 data       manifests <data_dir>/{train,dev,test}.jsonl (test = core test)
+#   2 train      <exp_dir>/<frontend>_seed<seed>/ {config.yaml, init.pt, last.pt, best.pt, log.csv}
+#   3 decode     <exp_dir>/<run>/decode_{dev,test}/hyp.txt with best.pt, decode_test_init/ with init.pt
+#   4 score      <exp_dir>/<run>/decode_*/{per.json, alignments.txt}  (PER on 39 phones, S/D/I)
+#   5 report     <exp_dir>/RESULTS.md and <exp_dir>/plots/*.png
+set -euo pipefail
+
+recipe_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$recipe_dir/../.." && pwd)"
+
+# ---- options (defaults) -----------------------------------------------------------------------------------
+stage=0
+stop_stage=5
+timit=""                     # a TIMIT copy; empty: generate the built-in corpus
+corpus_dir="$recipe_dir/corpus"   # where the built-in corpus is generated
+corpus_opts=""               # extra flags for local/make_mini_timit.py (e.g. "--tiny")
+data_dir="$recipe_dir/data"
+exp_dir="$recipe_dir/exp"
+config=""                    # config file; "{frontend}" is replaced by each front-end's name
+frontends="mfcc kaleido"
+seeds="1 2 3"
+device="cpu"                 # cpu or cuda
+nproc=1                      # processes per training run (torchrun --nproc_per_node); >1: DistributedDataParallel
+torchrun_opts=""             # torchrun options instead of "--standalone --nproc_per_node N" (e.g. multi-node)
+nj=""                        # training runs at once; default 2 on CPU (each gets half the cores), else 1
+overrides=""                 # config overrides for every run, e.g. "train.epochs=2 optim.lr=1e-3"
+setup_env=true               # create/check the virtual environment with tools/setup_env.sh
+
+usage() {
+    cat <<EOF
+Usage: $0 [options]
+
+Trains a CTC phone recognizer on TIMIT (or the built-in synthetic corpus) once per front-end and seed, decodes
+dev and core test with the checkpoint of lowest dev PER, scores on 39 phones and writes a results table.
+
+Options (default in brackets):
+  --stage N           first stage to run, 0..5 [$stage]
+  --stop_stage N      last stage to run [$stop_stage]
+  --timit PATH        a TIMIT copy (folder holding TRAIN and TEST, any case, SPHERE or RIFF audio);
+                      without it the built-in corpus is generated (needs espeak-ng and sox) [none]
+  --corpus_dir DIR    where the built-in corpus is generated [recipes/timit/corpus]
+  --corpus_opts STR   extra flags for local/make_mini_timit.py, e.g. "--tiny" [$corpus_opts]
+  --data_dir DIR      manifests [recipes/timit/data]
+  --exp_dir DIR       experiments, results table and plots [recipes/timit/exp]
+  --config FILE       training config; {frontend} is replaced by the front-end name
+                      [conf/mini_{frontend}.yaml for the built-in corpus, conf/timit_{frontend}.yaml with --timit]
+  --frontends LIST    front-ends to compare, space-separated [$frontends]
+  --seeds LIST        seeds, space-separated [$seeds]
+  --device DEV        cpu or cuda [$device]
+  --nproc N           processes per training run, data parallel under torchrun [$nproc]
+  --torchrun_opts STR torchrun options for several machines, replacing "--standalone --nproc_per_node N", e.g.
+                      "--nnodes 2 --node_rank 0 --nproc_per_node 8 --rdzv_backend c10d --rdzv_endpoint host:29400"
+  --nj N              training runs at once, each with its share of the CPU cores [2 on CPU, else 1]
+  --overrides STR     config overrides for every run, e.g. "train.epochs=2 data.batch_seconds=30" [none]
+  --setup_env BOOL    create/check the virtual environment first (tools/setup_env.sh); false: use the
+                      interpreter in \$PYTHON, else python3 [$setup_env]
+  -h, --help          this help
+EOF
+}
+
+abspath() { [[ "$1" = /* ]] && echo "$1" || echo "$PWD/$1"; }
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        -h|--help) usage; exit 0 ;;
+        --*=*) key="${1%%=*}"; val="${1#*=}"; shift ;;
+        --*) key="$1"; [[ $# -ge 2 ]] || { echo "$0: option $1 needs a value" >&2; exit 2; }; val="$2"; shift 2 ;;
+        *) echo "$0: unexpected argument '$1' (see --help)" >&2; exit 2 ;;
+    esac
+    name="${key#--}"
+    case "$name" in
+        stage|stop_stage|frontends|seeds|device|nproc|nj|overrides|setup_env|corpus_opts|torchrun_opts)
+            printf -v "$name" '%s' "$val" ;;
+        timit|corpus_dir|data_dir|exp_dir|config) printf -v "$name" '%s' "$(abspath "$val")" ;;
+        *) echo "$0: unknown option --$name (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+log() { echo "[$(date +%H:%M:%S)] $*"; }
+t_start=$(date +%s)
+
+# ---- environment ------------------------------------------------------------------------------------------
+if [[ "$setup_env" == true ]]; then
+    venv="$("$root/tools/setup_env.sh")"
+    python="$venv/bin/python"
+else
+    python="${PYTHON:-python3}"
+fi
+local_dir="$recipe_dir/local"
+if [[ -z "$config" ]]; then
+    config_set=mini
+    [[ -z "$timit" ]] || config_set=timit
+    config="$recipe_dir/conf/${config_set}_{frontend}.yaml"
+fi
+config_for() { echo "${config//\{frontend\}/$1}"; }
+for fe in $frontends; do
+    [[ -f "$(config_for "$fe")" ]] || { echo "$0: config $(config_for "$fe") does not exist" >&2; exit 1; }
+done
+corpus="${timit:-$corpus_dir}"
+runs=()
+for fe in $frontends; do for seed in $seeds; do runs+=("$exp_dir/${fe}_seed$seed"); done; done
+
+# ---- 0: corpus --------------------------------------------------------------------------------------------
+if [[ $stage -le 0 && $stop_stage -ge 0 ]]; then
+    if [[ -n "$timit" ]]; then
+        log "stage 0: using the TIMIT copy at $timit"
+        [[ -d "$timit" ]] || { echo "$0: --timit $timit does not exist" >&2; exit 1; }
+    else
+        # The generator does nothing when a complete corpus with the same settings is already there.
+        log "stage 0: built-in corpus in $corpus_dir"
+        "$root/tools/system_deps.sh"
+        # shellcheck disable=SC2086  # corpus_opts holds several flags
+        "$python" "$local_dir/make_mini_timit.py" $corpus_opts "$corpus_dir"
+    fi
+fi
+
+# ---- 1: data preparation ----------------------------------------------------------------------------------
+if [[ $stage -le 1 && $stop_stage -ge 1 ]]; then
+    log "stage 1: manifests in $data_dir"
+    "$python" "$local_dir/prepare_data.py" --timit "$corpus" --out "$data_dir"
+fi
+
+# ---- 2: training ------------------------------------------------------------------------------------------
+train_one() {  # frontend seed
+    local fe="$1" seed="$2" dir="$exp_dir/$1_seed$2"
+    mkdir -p "$dir"
+    local launcher=("$python")
+    if [[ -n "$torchrun_opts" ]]; then
+        # shellcheck disable=SC2206  # several options
+        launcher=("$python" -m torch.distributed.run $torchrun_opts)
+    elif [[ $nproc -gt 1 ]]; then
+        launcher=("$python" -m torch.distributed.run --standalone --nproc_per_node "$nproc")
+    fi
+    # shellcheck disable=SC2086  # overrides holds several key=value items
+    "${launcher[@]}" "$local_dir/train.py" --config "$(config_for "$fe")" --exp_dir "$dir" --resume \
+        data.dir="$data_dir" train.seed="$seed" train.device="$device" $overrides
+}
+if [[ $stage -le 2 && $stop_stage -ge 2 ]]; then
+    log "stage 2: training front-ends [$frontends] x seeds [$seeds] in $exp_dir"
+    # Small recurrent layers use a second CPU core poorly: two runs side by side, one core each, finish sooner
+    # than one after the other with two cores each.
+    [[ -n "$nj" ]] || { if [[ "$device" == cpu && $nproc -le 1 && -z "$torchrun_opts" ]]; then nj=2; else nj=1; fi; }
+    if [[ "$device" == cpu ]]; then
+        overrides="train.num_threads=$(( ($(nproc) + nj - 1) / nj )) $overrides"
+    fi
+    pids=() logs=()
+    finish_oldest() {
+        if ! wait "${pids[0]}"; then
+            echo "$0: training failed; see ${logs[0]}" >&2
+            tail -n 5 "${logs[0]}" >&2
+            kill "${pids[@]:1}" 2>/dev/null || true  # the other runs resume next time
+            exit 1
+        fi
+        tail -n 1 "${logs[0]}"
+        pids=("${pids[@]:1}") logs=("${logs[@]:1}")
+    }
+    for fe in $frontends; do
+        for seed in $seeds; do
+            dir="$exp_dir/${fe}_seed$seed"
+            mkdir -p "$dir"
+            if [[ $nj -le 1 ]]; then
+                log "training $fe, seed $seed (log: $dir/train.log)"
+                train_one "$fe" "$seed" 2>&1 | tee "$dir/train.log"
+            else
+                [[ ${#pids[@]} -lt $nj ]] || finish_oldest
+                log "training $fe, seed $seed in the background (log: $dir/train.log)"
+                train_one "$fe" "$seed" > "$dir/train.log" 2>&1 &
+                pids+=($!) logs+=("$dir/train.log")
+            fi
+        done
+    done
+    while [[ ${#pids[@]} -gt 0 ]]; do finish_oldest; done
+fi
+
+# ---- 3: decoding ------------------------------------------------------------------------------------------
+if [[ $stage -le 3 && $stop_stage -ge 3 ]]; then
+    log "stage 3: decoding dev and core test (best dev PER checkpoint), and core test untrained"
+    "$python" "$local_dir/decode.py" --exp_dirs "${runs[@]}" --data_dir "$data_dir" --splits dev test --device "$device"
+    "$python" "$local_dir/decode.py" --exp_dirs "${runs[@]}" --data_dir "$data_dir" --splits test --device "$device" \
+        --checkpoint init.pt --tag init
+fi
+
+# ---- 4: scoring -------------------------------------------------------------------------------------------
+if [[ $stage -le 4 && $stop_stage -ge 4 ]]; then
+    log "stage 4: scoring on 39 phones"
+    "$python" "$local_dir/score.py" --exp_dirs "${runs[@]}" --data_dir "$data_dir"
+fi
+
+# ---- 5: report --------------------------------------------------------------------------------------------
+if [[ $stage -le 5 && $stop_stage -ge 5 ]]; then
+    log "stage 5: results table and plots"
+    # shellcheck disable=SC2086  # lists
+    corpus_name="built-in corpus"
+    [[ -z "$timit" ]] || corpus_name="TIMIT"
+    "$python" "$local_dir/report.py" --exp_dir "$exp_dir" --out "$exp_dir/RESULTS.md" --frontends $frontends \
+        --seeds $seeds --title "TIMIT phone recognition ($corpus_name)"
+fi
+log "done in $(( $(date +%s) - t_start )) s"

@@ -1,0 +1,66 @@
+"""Config system: defaults, YAML files, dotted overrides; unknown keys are errors naming the key."""
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kfront.asr.config import Config, ConfigError, apply_overrides, config_to_dict, load_config
+
+CONF = Path(__file__).resolve().parents[1] / "recipes" / "timit" / "conf"
+
+
+def test_defaults_and_overrides():
+    cfg = apply_overrides(Config(), ["optim.lr=1e-3", "train.epochs=3", "model.rnn=lstm", "optim.betas=[0.8, 0.9]",
+                                     "frontend.n_mels=80", "data.preload=false"])
+    assert cfg.optim.lr == 1e-3 and isinstance(cfg.optim.lr, float)
+    assert cfg.train.epochs == 3 and cfg.model.rnn == "lstm" and cfg.optim.betas == [0.8, 0.9]
+    assert cfg.frontend == {"name": "mfcc", "n_mels": 80} and cfg.data.preload is False
+
+
+def test_switching_frontend_by_override_starts_its_block_afresh():
+    cfg = apply_overrides(Config(), ["frontend.n_mfcc=20", "frontend.name=kaleido", "frontend.kmatrix_width=2"])
+    assert cfg.frontend == {"name": "kaleido", "kmatrix_width": 2}
+
+
+@pytest.mark.parametrize("override, key", [("train.lrr=1", "train.lrr"), ("optimizer.lr=1", "optimizer"),
+                                           ("model.hidden.size=3", "model.hidden")])
+def test_unknown_override_key(override, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        apply_overrides(Config(), [override])
+
+
+def test_wrong_type():
+    with pytest.raises(ConfigError, match="train.epochs"):
+        apply_overrides(Config(), ["train.epochs=many"])
+
+
+def test_unknown_key_in_file(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("model:\n  hiden: 3\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml.*model\.hiden"):
+        load_config(path)
+
+
+def test_yaml_number_forms(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("optim:\n  lr: 1e-3\n  frontend_lr: 2\n")  # YAML 1.1 reads 1e-3 as a string
+    cfg = load_config(path)
+    assert cfg.optim.lr == 1e-3 and cfg.optim.frontend_lr == 2.0
+
+
+@pytest.mark.parametrize("path", sorted(CONF.glob("*.yaml")), ids=lambda p: p.name)
+def test_recipe_configs_load(path):
+    cfg = load_config(path)
+    assert cfg.frontend["name"] in ("mfcc", "fbank", "kaleido")
+
+
+@pytest.mark.parametrize("prefix", ["mini", "timit"])
+def test_mfcc_and_kaleido_configs_differ_only_in_the_frontend_block(prefix):
+    a = yaml.safe_load((CONF / f"{prefix}_mfcc.yaml").read_text())
+    b = yaml.safe_load((CONF / f"{prefix}_kaleido.yaml").read_text())
+    a.pop("frontend"), b.pop("frontend")
+    assert a == b
+    da, db = config_to_dict(load_config(CONF / f"{prefix}_mfcc.yaml")), config_to_dict(
+        load_config(CONF / f"{prefix}_kaleido.yaml"))
+    common = {"sample_rate", "n_fft", "win_length", "hop_length", "n_mels", "n_mfcc", "f_min", "window"}
+    assert {k: da["frontend"][k] for k in common} == {k: db["frontend"][k] for k in common}
