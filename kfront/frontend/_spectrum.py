@@ -37,7 +37,7 @@ class _HeadPower(torch.autograd.Function):
     """``|y[..., :k]|^2`` of a complex ``y`` in one pass each way.
 
     Slicing then squaring costs autograd a zero-filled full-width gradient plus three elementwise passes; here the
-    backward writes ``2 y g`` for the kept bins and zeros for the rest in one concatenation.
+    backward writes ``2 y g`` for the kept bins and zeros for the rest straight into one output.
     """
 
     @staticmethod
@@ -50,10 +50,14 @@ class _HeadPower(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         (y,) = ctx.saved_tensors
-        head = y[..., :ctx.k] * (2 * grad)  # d|y|^2 in PyTorch's convention for complex inputs: 2 y g
-        if ctx.k == y.shape[-1]:
-            return head, None
-        return torch.cat((head, head.new_zeros(*head.shape[:-1], y.shape[-1] - ctx.k)), -1), None
+        k = ctx.k
+        # d|y|^2 in PyTorch's convention for complex inputs is 2 y g; computed on real views straight into the
+        # output (a complex-by-real product would first copy g to complex).
+        out = torch.empty_like(y)
+        o = torch.view_as_real(out)  # (..., m, 2)
+        torch.mul(torch.view_as_real(y)[..., :k, :], (2 * grad).unsqueeze(-1), out=o[..., :k, :])
+        o[..., k:, :].zero_()
+        return out, None
 
 
 def head_power(y: torch.Tensor, k: int) -> torch.Tensor:
