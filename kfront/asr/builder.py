@@ -8,7 +8,8 @@ from torch import nn
 
 from .checkpoint import load_checkpoint
 from .config import Config, ConfigError, config_from_dict
-from .model import CTCModel, count_parameters
+from ..frontend import count_parameters
+from .model import CTCModel
 
 __all__ = ["build_frontend", "build_model", "load_model", "frontend_parameter_count"]
 
@@ -43,7 +44,7 @@ def build_model(cfg: Config, n_classes: int) -> CTCModel:
 
 
 def frontend_parameter_count(model: CTCModel) -> int:
-    """Learnable parameter elements of the front-end (a complex element counts as one)."""
+    """Learnable real numbers of the front-end (a complex parameter entry counts two)."""
     return count_parameters(model.frontend)
 
 

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-__all__ = ["CTCModel", "utterance_norm", "count_parameters"]
+__all__ = ["CTCModel", "utterance_norm"]
 
 
 def utterance_norm(feats: torch.Tensor, lengths: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
@@ -37,11 +37,6 @@ def utterance_norm(feats: torch.Tensor, lengths: torch.Tensor, eps: float = 1e-5
     mean = (feats * mask).sum(-1, keepdim=True) / count  # (B, F, 1)
     var = (((feats - mean) * mask) ** 2).sum(-1, keepdim=True) / count  # (B, F, 1)
     return (feats - mean) / torch.sqrt(var + eps) * mask
-
-
-def count_parameters(module: nn.Module, trainable_only: bool = True) -> int:
-    """Number of (trainable) parameter elements of a module."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
 
 
 class CTCModel(nn.Module):

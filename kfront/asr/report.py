@@ -92,7 +92,7 @@ def _per(run: Dict[str, Any], key: str) -> Optional[float]:
 def results_table(runs: List[Dict[str, Any]]) -> str:
     """A Markdown table: one row per run, then the mean ± std (sample std) over seeds of each front-end."""
     lines = [
-        "| front-end | seed | dev PER % | test PER % | untrained test PER % | test S / D / I | front-end params "
+        "| front-end | seed | dev PER % | test PER % | untrained test PER % | test S / D / I | front-end params (real) "
         "| K drift | train time | front-end share of step | best epoch |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -105,7 +105,7 @@ def results_table(runs: List[Dict[str, Any]]) -> str:
             f"{_fmt(s.get('train_seconds'), 0)} s | {_fmt(100 * r['frontend_share'], 1)} % | "
             f"{s.get('best_epoch', '–')} |")
     lines += ["", "| front-end | seeds | dev PER % (mean ± std) | test PER % (mean ± std) | "
-                  "untrained test PER % | front-end params | train time (mean) | front-end share of step |",
+                  "untrained test PER % | front-end params (real) | train time (mean) | front-end share of step |",
               "|---|---|---|---|---|---|---|---|"]
     for fe in dict.fromkeys(r["frontend"] for r in runs):
         rs = [r for r in runs if r["frontend"] == fe]
