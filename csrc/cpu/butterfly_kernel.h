@@ -16,8 +16,10 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "simd.h"
 
@@ -40,12 +42,17 @@ struct ButterflyKernel {
   static constexpr int kL1SubLog2 = __builtin_ctzll(16384 / int64_t(CW * sizeof(T)));
 
   // ---- tiles <-> frames -------------------------------------------------------------------------------------
-  // Transpose `rows` (<= W) frames of m = n * C values, frame r at src + r * row_stride, into a tile. Lanes
-  // past `rows` are zeroed so that they carry finite values through the layers (they are never stored).
-  static void load_tile(const T* src, int64_t row_stride, int rows, int64_t m, T* tile) {
+  // Transpose `rows` (<= W) frames of m values, frame r at src + r * row_stride, into a tile: value q goes to
+  // tile row q * spread. m = n * C with spread 1; a real frame into a complex tile has m = n and spread 2, and
+  // its imaginary rows are zeroed. Lanes past `rows` are zeroed so that they carry finite values through the
+  // layers (they are never stored).
+  static void load_tile(const T* src, int64_t row_stride, int rows, int64_t m, T* tile, int spread = 1) {
+    if (spread == 2)
+      for (int64_t q = 0; q < m; ++q)
+        for (int o = 0; o < W; o += VL) S::store(tile + (2 * q + 1) * W + o, S::zero());
     if (m % VL != 0) {  // frames shorter than a vector: element by element
       for (int64_t q = 0; q < m; ++q)
-        for (int r = 0; r < W; ++r) tile[q * W + r] = r < rows ? src[r * row_stride + q] : T(0);
+        for (int r = 0; r < W; ++r) tile[q * spread * W + r] = r < rows ? src[r * row_stride + q] : T(0);
       return;
     }
     for (int g = 0; g < NV; ++g) {
@@ -56,16 +63,16 @@ struct ButterflyKernel {
         for (int r = 0; r < VL; ++r) blk[r] = r < nr ? S::load(src + (r0 + r) * row_stride + q0) : S::zero();
         S::transpose(blk);
 #pragma GCC unroll 16
-        for (int q = 0; q < VL; ++q) S::store(tile + (q0 + q) * W + r0, blk[q]);
+        for (int q = 0; q < VL; ++q) S::store(tile + (q0 + q) * spread * W + r0, blk[q]);
       }
     }
   }
 
-  // Inverse of load_tile for the first `rows` lanes.
-  static void store_tile(const T* tile, int rows, int64_t m, T* dst, int64_t row_stride) {
+  // Inverse of load_tile for the first `rows` lanes; with spread 2, the real parts of a complex tile.
+  static void store_tile(const T* tile, int rows, int64_t m, T* dst, int64_t row_stride, int spread = 1) {
     if (m % VL != 0) {
       for (int r = 0; r < rows; ++r)
-        for (int64_t q = 0; q < m; ++q) dst[r * row_stride + q] = tile[q * W + r];
+        for (int64_t q = 0; q < m; ++q) dst[r * row_stride + q] = tile[q * spread * W + r];
       return;
     }
     for (int g = 0; g < NV; ++g) {
@@ -73,7 +80,7 @@ struct ButterflyKernel {
       for (int64_t q0 = 0; nr > 0 && q0 < m; q0 += VL) {
         V blk[VL];
 #pragma GCC unroll 16
-        for (int q = 0; q < VL; ++q) blk[q] = S::load(tile + (q0 + q) * W + r0);
+        for (int q = 0; q < VL; ++q) blk[q] = S::load(tile + (q0 + q) * spread * W + r0);
         S::transpose(blk);
 #pragma GCC unroll 16
         for (int r = 0; r < VL; ++r)  // unrolled: constant indices keep blk in registers
@@ -106,14 +113,14 @@ struct ButterflyKernel {
   }
 
   // Backward of one pair whose inputs were (a, b): (ga, gb), the outputs' gradient, becomes the inputs' in
-  // place, and the twiddle gradient, folded over the W frames into one vector (see Vec::fold_sums), is added to
-  // the pair's accumulator `acc`; the last horizontal step waits until a worker's tiles are done
-  // (finish_twiddle_grad). PyTorch's complex convention: d_in = conj(T)^T g, d_t[r][c] = g[r] * conj(in[c]).
+  // place (unless kInGrad is false: then they are left as they are), and the twiddle gradient, folded over the
+  // W frames into one vector (see Vec::fold_sums), is added to the pair's accumulator `acc`; the last horizontal
+  // step waits until a worker's tiles are done (finish_twiddle_grad). PyTorch's complex convention:
+  // d_in = conj(T)^T g, d_t[r][c] = g[r] * conj(in[c]).
+  template <bool kInGrad>
   static KFRONT_INLINE void pair_backward(const T* a, const T* b, T* ga, T* gb, const T* t, T* acc) {
     V d[kTw] = {};  // per-lane twiddle gradient, in dt's order
     if constexpr (kCplx) {
-      const V t00r = S::splat(t[0]), t00i = S::splat(t[1]), t01r = S::splat(t[2]), t01i = S::splat(t[3]);
-      const V t10r = S::splat(t[4]), t10i = S::splat(t[5]), t11r = S::splat(t[6]), t11i = S::splat(t[7]);
       for (int o = 0; o < W; o += VL) {
         const V ar = S::load(a + o), ai = S::load(a + W + o), br = S::load(b + o), bi = S::load(b + W + o);
         const V gar = S::load(ga + o), gai = S::load(ga + W + o), gbr = S::load(gb + o), gbi = S::load(gb + W + o);
@@ -126,21 +133,27 @@ struct ButterflyKernel {
         d[5] = d[5] + gbi * ar - gbr * ai;
         d[6] = d[6] + gbr * br + gbi * bi;  // g_b * conj(b)
         d[7] = d[7] + gbi * br - gbr * bi;
-        S::store(ga + o, t00r * gar + t00i * gai + t10r * gbr + t10i * gbi);  // conj(t00) g_a + conj(t10) g_b
-        S::store(ga + W + o, t00r * gai - t00i * gar + t10r * gbi - t10i * gbr);
-        S::store(gb + o, t01r * gar + t01i * gai + t11r * gbr + t11i * gbi);  // conj(t01) g_a + conj(t11) g_b
-        S::store(gb + W + o, t01r * gai - t01i * gar + t11r * gbi - t11i * gbr);
+        if constexpr (kInGrad) {
+          const V t00r = S::splat(t[0]), t00i = S::splat(t[1]), t01r = S::splat(t[2]), t01i = S::splat(t[3]);
+          const V t10r = S::splat(t[4]), t10i = S::splat(t[5]), t11r = S::splat(t[6]), t11i = S::splat(t[7]);
+          S::store(ga + o, t00r * gar + t00i * gai + t10r * gbr + t10i * gbi);  // conj(t00) g_a + conj(t10) g_b
+          S::store(ga + W + o, t00r * gai - t00i * gar + t10r * gbi - t10i * gbr);
+          S::store(gb + o, t01r * gar + t01i * gai + t11r * gbr + t11i * gbi);  // conj(t01) g_a + conj(t11) g_b
+          S::store(gb + W + o, t01r * gai - t01i * gar + t11r * gbi - t11i * gbr);
+        }
       }
     } else {
-      const V t00 = S::splat(t[0]), t01 = S::splat(t[1]), t10 = S::splat(t[2]), t11 = S::splat(t[3]);
       for (int o = 0; o < W; o += VL) {
         const V av = S::load(a + o), bv = S::load(b + o), gav = S::load(ga + o), gbv = S::load(gb + o);
         d[0] = d[0] + gav * av;
         d[1] = d[1] + gav * bv;
         d[2] = d[2] + gbv * av;
         d[3] = d[3] + gbv * bv;
-        S::store(ga + o, t00 * gav + t10 * gbv);
-        S::store(gb + o, t01 * gav + t11 * gbv);
+        if constexpr (kInGrad) {
+          const V t00 = S::splat(t[0]), t01 = S::splat(t[1]), t10 = S::splat(t[2]), t11 = S::splat(t[3]);
+          S::store(ga + o, t00 * gav + t10 * gbv);
+          S::store(gb + o, t01 * gav + t11 * gbv);
+        }
       }
     }
     S::template fold_sums<kTw>(d);
@@ -188,10 +201,24 @@ struct ButterflyKernel {
   }
 
   // acc: the layer's twiddle-gradient accumulators, kPacked vectors per pair.
+  template <bool kInGrad = true>
   static void sub_backward(const T* act, T* g, const T* tw, T* acc, const Sub& sb, int ls) {
     for_each_pair(sb, ls, [&](int64_t i, int64_t a, int64_t b) KFRONT_INLINE_LAMBDA {
-      pair_backward(act + a, act + b, g + a, g + b, tw + i * kTw, acc + i * kPacked * VL);
+      pair_backward<kInGrad>(act + a, act + b, g + a, g + b, tw + i * kTw, acc + i * kPacked * VL);
     });
+  }
+
+  // The outputs' gradient from the power's: g_p = 2 y_p gp_p for tile positions p < ks, zero beyond (PyTorch's
+  // convention for d|y|^2 / dy). y and g are compact sub-blocks, gp a real tile (load_power_grad).
+  static void power_grad_sub(const T* y, const T* gp, int64_t ks, const Sub& sb, T* g) {
+    for (int64_t m = 0; m < sb.M; ++m)
+      for (int64_t r = 0; r < sb.R; ++r) {
+        const int64_t p = sb.base + m * sb.s_lo + r, e = (m * sb.R + r) * CW;
+        for (int o = 0; o < W; o += VL) {
+          const V two_gp = p < ks ? S::splat(T(2)) * S::load(gp + p * W + o) : S::zero();
+          for (int c = 0; c < C; ++c) S::store(g + e + c * W + o, two_gp * S::load(y + e + c * W + o));
+        }
+      }
   }
 
   // Twiddle-gradient accumulators: kPacked vectors per pair of every (stack, block, layer). finish_twiddle_grad
@@ -264,18 +291,50 @@ struct ButterflyKernel {
     });
   }
 
+  // Like forward_phase, and keeps the inputs of the phase's layers 1 .. L-1: sub-block after sub-block, in
+  // for_each_sub's order and compact form, layer j's at keep + (j - 1) * tile (tile = n * CW values).
+  static void forward_phase_keep(const T* src, T* dst, const T* tw_blk, int log_n, int lsub, const Phase& ph, T* buf,
+                                 T* keep) {
+    const int64_t half = int64_t{1} << (log_n - 1), tile = 2 * half * CW;
+    int64_t off = 0;
+    for_each_sub(2 * half, lsub, ph, [&](const Sub& sb) {
+      const bool gathered = !sb.contiguous();
+      const T* in = src + sb.base * CW;
+      T* out = dst + sb.base * CW;
+      if (gathered) {
+        gather(src, sb, buf);
+        in = out = buf;
+      }
+      const int L = ph.layers();
+      for (int j = 0; j < L; ++j) {
+        const int ls = ph.log_stride(j), layer = ph.inc ? ls : log_n - 1 - ls;
+        sub_forward(j == 0 ? in : keep + (j - 1) * tile + off, j + 1 < L ? keep + j * tile + off : out,
+                    tw_blk + layer * half * kTw, sb, ls);
+      }
+      if (gathered) scatter(buf, sb, dst);
+      off += sb.M * sb.R * CW;
+    });
+  }
+
   // ---- whole tiles ------------------------------------------------------------------------------------------
   // Scratch of one worker, in values. Forward: the tile and one sub-block. Backward: the input of every phase
-  // of every block (the first is the x tile), the gradient tile, and per sub-block the inputs of the phase's
-  // layers plus its gradient.
+  // of every block (the first is the x tile), with `keep` the inputs of the other layers of every phase but the
+  // last, the gradient tile, and per sub-block the inputs of the phase's layers, its gradient and its output.
   static int64_t checkpoints(int nblocks, int log_n, int lsub) { return int64_t(nblocks) * num_phases(log_n, lsub); }
+  // Layer inputs kept besides the checkpoints: every layer's but those of the last phase, which is recomputed
+  // sub-block by sub-block in L1 instead.
+  static int64_t kept_layers(int nblocks, int log_n, int lsub) {
+    const int last = phase(log_n, lsub, true, num_phases(log_n, lsub) - 1, true).layers();
+    return int64_t(nblocks) * log_n - last - (checkpoints(nblocks, log_n, lsub) - 1);
+  }
   static int64_t forward_scratch(int64_t n, int lsub) { return n * CW + (int64_t{1} << lsub) * CW; }
-  static int64_t backward_scratch(int64_t n, int nblocks, int log_n, int lsub) {
-    return (checkpoints(nblocks, log_n, lsub) + 1) * n * CW + (lsub + 1) * (int64_t{1} << lsub) * CW;
+  static int64_t backward_scratch(int64_t n, int nblocks, int log_n, int lsub, bool keep) {
+    const int64_t tiles = checkpoints(nblocks, log_n, lsub) + (keep ? kept_layers(nblocks, log_n, lsub) : 0) + 1;
+    return tiles * n * CW + (lsub + 2) * (int64_t{1} << lsub) * CW;
   }
   static T* x_tile(T* scratch) { return scratch; }
-  static T* grad_tile(T* scratch, int64_t n, int nblocks, int log_n, int lsub) {
-    return scratch + checkpoints(nblocks, log_n, lsub) * n * CW;
+  static T* grad_tile(T* scratch, int64_t n, int nblocks, int log_n, int lsub, bool keep) {
+    return scratch + (checkpoints(nblocks, log_n, lsub) + (keep ? kept_layers(nblocks, log_n, lsub) : 0)) * n * CW;
   }
 
   // All layers of all blocks, in place on the tile at the start of scratch. tw: this stack's
@@ -289,51 +348,105 @@ struct ButterflyKernel {
                       phase(log_n, lsub, block_increasing(increasing_stride, blk), j, false), buf);
   }
 
-  // On entry x_tile holds the input and grad_tile the output's gradient, which on return holds d_x. The twiddle
-  // gradient is added to acc, this stack's accumulators (see accumulator_values).
-  static void backward_tile(T* scratch, const T* tw, T* acc, int nblocks, int log_n, int lsub,
-                            bool increasing_stride) {
+  // The output of a tile from the backward's last checkpoint (see backward_tile's output_grad): its last phase
+  // applied to it. buf: one sub-block of scratch.
+  static void last_phase_forward(const T* checkpoint, T* out, const T* tw, int nblocks, int log_n, int lsub,
+                                 bool increasing_stride, T* buf) {
+    const int nph = num_phases(log_n, lsub), blk = nblocks - 1;
+    forward_phase(checkpoint, out, tw + blk * (int64_t(log_n) << (log_n - 1)) * kTw, log_n, lsub,
+                  phase(log_n, lsub, block_increasing(increasing_stride, blk), nph - 1, true), buf);
+  }
+
+  // On entry x_tile holds the input and grad_tile the output's gradient, which on return holds d_x (with
+  // input_grad; otherwise it is left undefined and the last layer's input gradient is not computed). The twiddle
+  // gradient is added to acc, this stack's accumulators (see accumulator_values). keep: whether the scratch has
+  // room for the kept layer inputs (backward_scratch); then every layer but those of the last phase is
+  // recomputed once, else twice.
+  //
+  // Power mode (gp not null): the output's gradient comes from that of its power, gp, a real tile
+  // (load_power_grad) of elements [0, ks); grad_tile's content on entry is ignored. The last phase then also
+  // recomputes its last layer, sub-block by sub-block, to get the output.
+  //
+  // output_grad, when given, is called as output_grad(checkpoint, g) once the checkpoints are made, with the
+  // last one (the input of the last phase; see last_phase) and grad_tile, into which it writes the output's
+  // gradient (grad_tile's content on entry is then ignored).
+  template <typename F = std::nullptr_t>
+  static void backward_tile(T* scratch, const T* tw, T* acc, int nblocks, int log_n, int lsub, bool increasing_stride,
+                            bool input_grad, bool keep, const T* gp = nullptr, int64_t ks = 0,
+                            F&& output_grad = nullptr) {
     const int64_t half = int64_t{1} << (log_n - 1), n = 2 * half, tile = n * CW, tw_block = log_n * half * kTw;
     const int64_t acc_block = log_n * half * kPacked * VL;
     const int nph = num_phases(log_n, lsub);
     const int64_t ncp = checkpoints(nblocks, log_n, lsub), sub_values = (int64_t{1} << lsub) * CW;
-    T* g = grad_tile(scratch, n, nblocks, log_n, lsub);
+    T* kept = scratch + ncp * tile;             // kept layer inputs of phases 0 .. ncp - 2, in that order
+    T* g = grad_tile(scratch, n, nblocks, log_n, lsub, keep);
     T* sub = g + tile;                          // (lsub, sub_values): a sub-block's layer inputs
     T* sub_g = sub + lsub * sub_values;         // (sub_values): its gradient
-    for (int64_t c = 0; c + 1 < ncp; ++c) {  // checkpoint c + 1 = phase c applied to checkpoint c
-      const int blk = int(c / nph);
-      forward_phase(scratch + c * tile, scratch + (c + 1) * tile, tw + blk * tw_block, log_n, lsub,
-                    phase(log_n, lsub, block_increasing(increasing_stride, blk), int(c % nph), true), sub);
+    T* sub_y = sub_g + sub_values;              // (sub_values): its output, in power mode
+    auto phase_of = [&](int64_t c) {
+      return phase(log_n, lsub, block_increasing(increasing_stride, int(c / nph)), int(c % nph), true);
+    };
+    for (int64_t c = 0, k = 0; c + 1 < ncp; ++c) {  // checkpoint c + 1 = phase c applied to checkpoint c
+      const Phase ph = phase_of(c);
+      const T* tw_blk = tw + (c / nph) * tw_block;
+      if (keep) {
+        forward_phase_keep(scratch + c * tile, scratch + (c + 1) * tile, tw_blk, log_n, lsub, ph, sub,
+                           kept + k * tile);
+        k += ph.layers() - 1;
+      } else {
+        forward_phase(scratch + c * tile, scratch + (c + 1) * tile, tw_blk, log_n, lsub, ph, sub);
+      }
     }
+    if constexpr (!std::is_same_v<std::decay_t<F>, std::nullptr_t>) output_grad(scratch + (ncp - 1) * tile, g);
+    int64_t k_end = keep ? kept_layers(nblocks, log_n, lsub) : 0;  // end of phase c's kept inputs
     for (int64_t c = ncp - 1; c >= 0; --c) {
       const int blk = int(c / nph);
-      const Phase ph = phase(log_n, lsub, block_increasing(increasing_stride, blk), int(c % nph), true);
+      const Phase ph = phase_of(c);
+      const bool kept_here = keep && c + 1 < ncp, last_grad = c == 0 && !input_grad;
+      const bool power_here = gp != nullptr && c + 1 == ncp;  // the output's gradient is made here
+      const T* kept_c = kept + (k_end - (ph.layers() - 1)) * tile;
+      if (kept_here) k_end -= ph.layers() - 1;
       const T* tw_blk = tw + blk * tw_block;
       T* acc_blk = acc + blk * acc_block;
       const T* ckpt = scratch + c * tile;
       auto layer_of = [&](int ls) { return ph.inc ? ls : log_n - 1 - ls; };
+      int64_t off = 0;
       for_each_sub(n, lsub, ph, [&](const Sub& sb) {
-        // Inputs of the phase's layers for this sub-block, all compact and cache-resident: layer 0's from the
-        // checkpoint, the others recomputed.
-        auto input = [&](int j) -> T* { return sub + j * sub_values; };
+        // Inputs of the phase's layers for this sub-block: layer 0's from the checkpoint, the others kept or
+        // recomputed into L1-resident scratch.
+        auto input = [&](int j) -> const T* {
+          return kept_here ? kept_c + (j - 1) * tile + off : sub + j * sub_values;
+        };
         const T* in0 = ckpt + sb.base * CW;
         T* gs = g + sb.base * CW;
         if (!sb.contiguous()) {
-          gather(ckpt, sb, input(0));
-          gather(g, sb, sub_g);
-          in0 = input(0);
+          gather(ckpt, sb, sub);
+          if (!power_here) gather(g, sb, sub_g);
+          in0 = sub;
           gs = sub_g;
         }
-        for (int j = 0; j + 1 < ph.layers(); ++j) {
-          const int ls = ph.log_stride(j);
-          sub_forward(j == 0 ? in0 : input(j), input(j + 1), tw_blk + layer_of(ls) * half * kTw, sb, ls);
+        if (!kept_here)
+          for (int j = 0; j + 1 < ph.layers(); ++j) {
+            const int ls = ph.log_stride(j);
+            sub_forward(j == 0 ? in0 : input(j), sub + (j + 1) * sub_values, tw_blk + layer_of(ls) * half * kTw, sb,
+                        ls);
+          }
+        if (power_here) {
+          const int j = ph.layers() - 1, ls = ph.log_stride(j);
+          sub_forward(j == 0 ? in0 : input(j), sub_y, tw_blk + layer_of(ls) * half * kTw, sb, ls);
+          power_grad_sub(sub_y, gp, ks, sb, gs);
         }
         for (int j = ph.layers() - 1; j >= 0; --j) {
           const int ls = ph.log_stride(j);
-          sub_backward(j == 0 ? in0 : input(j), gs, tw_blk + layer_of(ls) * half * kTw,
-                       acc_blk + layer_of(ls) * half * kPacked * VL, sb, ls);
+          const T* twl = tw_blk + layer_of(ls) * half * kTw;
+          T* accl = acc_blk + layer_of(ls) * half * kPacked * VL;
+          if (j == 0 && last_grad)
+            sub_backward<false>(in0, gs, twl, accl, sb, ls);
+          else
+            sub_backward<true>(j == 0 ? in0 : input(j), gs, twl, accl, sb, ls);
         }
-        if (!sb.contiguous()) scatter(sub_g, sb, g);
+        if (!sb.contiguous() && !last_grad) scatter(sub_g, sb, g);
+        off += sb.M * sb.R * CW;
       });
     }
   }

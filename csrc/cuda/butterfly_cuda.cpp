@@ -64,6 +64,13 @@ void check_args(const at::Tensor& twiddle, const at::Tensor& x, const char* op) 
               "), got ", x.sizes());
 }
 
+// A real x with a complex twiddle (a real input) runs as a complex one; its gradient is the real part.
+at::Tensor as_twiddle_dtype(const at::Tensor& twiddle, const at::Tensor& x) {
+  if (twiddle.is_complex() && !x.is_complex() && x.scalar_type() == c10::toRealValueType(twiddle.scalar_type()))
+    return x.to(twiddle.scalar_type());
+  return x;
+}
+
 // The kernels read a twiddle block as 16-byte vectors; a fresh allocation is aligned, a view may not be.
 at::Tensor aligned_contiguous(const at::Tensor& t) {
   at::Tensor c = t.contiguous();
@@ -75,8 +82,9 @@ void check_cuda(cudaError_t err, const char* op) {
   TORCH_CHECK(err == cudaSuccess, op, " (CUDA) failed: ", cudaGetErrorName(err), ": ", cudaGetErrorString(err));
 }
 
-at::Tensor butterfly_multiply_cuda(const at::Tensor& twiddle, const at::Tensor& x, bool increasing_stride) {
+at::Tensor butterfly_multiply_cuda(const at::Tensor& twiddle, const at::Tensor& x_in, bool increasing_stride) {
   constexpr const char* op = "kfront::butterfly_multiply";
+  const at::Tensor x = as_twiddle_dtype(twiddle, x_in);
   check_args(twiddle, x, op);
   const c10::cuda::CUDAGuard guard(x.device());
   const at::Tensor tw = aligned_contiguous(twiddle);
@@ -91,9 +99,13 @@ at::Tensor butterfly_multiply_cuda(const at::Tensor& twiddle, const at::Tensor& 
   return out;
 }
 
+// input_grad = false returns an empty (0,) tensor for d_x, as the CPU kernel does (d_x is still computed here,
+// into a temporary).
 std::tuple<at::Tensor, at::Tensor> butterfly_multiply_backward_cuda(const at::Tensor& grad, const at::Tensor& twiddle,
-                                                                    const at::Tensor& x, bool increasing_stride) {
+                                                                    const at::Tensor& x_in, bool increasing_stride,
+                                                                    bool input_grad) {
   constexpr const char* op = "kfront::butterfly_multiply_backward";
+  const at::Tensor x = as_twiddle_dtype(twiddle, x_in);
   check_args(twiddle, x, op);
   TORCH_CHECK(grad.sizes() == x.sizes() && grad.scalar_type() == x.scalar_type() && grad.device() == x.device(), op,
               ": grad must match x (", x.sizes(), ", ", x.scalar_type(), "), got ", grad.sizes(), ", ",
@@ -104,7 +116,12 @@ std::tuple<at::Tensor, at::Tensor> butterfly_multiply_backward_cuda(const at::Te
   const at::Tensor gc = grad.contiguous();
   at::Tensor d_twiddle = at::empty_like(tw);  // zeroed by the launcher
   at::Tensor d_x = at::empty_like(xc);
-  if (tw.numel() == 0) return {d_twiddle, d_x};
+  const at::Tensor no_d_x = at::empty({0}, x_in.options());
+  auto result = [&] {
+    if (!input_grad) return std::make_tuple(d_twiddle, no_d_x);
+    return std::make_tuple(d_twiddle, x_in.scalar_type() == x.scalar_type() ? d_x : at::real(d_x).contiguous());
+  };
+  if (tw.numel() == 0) return result();
   const Dtype dtype = kernel_dtype(xc.scalar_type());
   const kfront_cuda::Options opt = options_from_env();
   const int log_n = int(tw.size(2)), nblocks = int(tw.size(1));
@@ -118,7 +135,7 @@ std::tuple<at::Tensor, at::Tensor> butterfly_multiply_backward_cuda(const at::Te
                                              log_n, nblocks, increasing_stride, opt,
                                              c10::cuda::getCurrentCUDAStream().stream()),
              op);
-  return {d_twiddle, d_x};
+  return result();
 }
 
 }  // namespace

@@ -1,23 +1,29 @@
 """Autograd and fake (meta) kernels of the compiled ``torch.ops.kfront`` ops.
 
 Registered from Python, as pytorch/extension-cpp does, once the C++ library has declared the ops: autograd
-routes ``butterfly_multiply``'s backward to the fused ``butterfly_multiply_backward`` kernel, and the fake
-kernels give ``torch.compile`` and ``torch.library.opcheck`` output shapes without running anything.
+routes ``butterfly_multiply``'s backward to the fused ``butterfly_multiply_backward`` kernel (and
+``butterfly_multiply_power``'s to ``butterfly_multiply_power_backward``), and the fake kernels give
+``torch.compile`` and ``torch.library.opcheck`` output shapes without running anything.
 """
 import torch
 
 FORWARD = "kfront::butterfly_multiply"
 BACKWARD = "kfront::butterfly_multiply_backward"
+POWER = "kfront::butterfly_multiply_power"
+POWER_BACKWARD = "kfront::butterfly_multiply_power_backward"
 
 
 def _fake_forward(twiddle: torch.Tensor, x: torch.Tensor, increasing_stride: bool) -> torch.Tensor:
-    # (batch, nstacks, n) -> (batch, nstacks, n); the kernel always returns a contiguous tensor
-    return torch.empty_like(x, memory_format=torch.contiguous_format)
+    # (batch, nstacks, n) -> (batch, nstacks, n), contiguous, with the twiddle's dtype (x may be real when the
+    # twiddle is complex)
+    return x.new_empty(x.shape, dtype=twiddle.dtype)
 
 
-def _fake_backward(grad: torch.Tensor, twiddle: torch.Tensor, x: torch.Tensor, increasing_stride: bool):
-    return (torch.empty_like(twiddle, memory_format=torch.contiguous_format),
-            torch.empty_like(x, memory_format=torch.contiguous_format))
+def _fake_backward(grad: torch.Tensor, twiddle: torch.Tensor, x: torch.Tensor, increasing_stride: bool,
+                   input_grad: bool = True):
+    # d_x is an empty (0,) placeholder when the input's gradient is not asked for
+    d_x = torch.empty_like(x, memory_format=torch.contiguous_format) if input_grad else x.new_empty((0,))
+    return torch.empty_like(twiddle, memory_format=torch.contiguous_format), d_x
 
 
 def _setup_context(ctx, inputs, output) -> None:
@@ -29,9 +35,40 @@ def _setup_context(ctx, inputs, output) -> None:
 
 def _backward(ctx, grad: torch.Tensor):
     twiddle, x = ctx.saved_tensors
+    # Frames cut from a waveform need no gradient: then the kernel skips d_x (its last layer's input gradient
+    # and the write of a tensor the size of x).
+    input_grad = ctx.needs_input_grad[1]
     d_twiddle, d_x = torch.ops.kfront.butterfly_multiply_backward(grad.contiguous(), twiddle, x,
-                                                                  ctx.increasing_stride)
-    return (d_twiddle if ctx.needs_input_grad[0] else None), (d_x if ctx.needs_input_grad[1] else None), None
+                                                                  ctx.increasing_stride, input_grad)
+    return (d_twiddle if ctx.needs_input_grad[0] else None), (d_x if input_grad else None), None
+
+
+def _fake_power(twiddle: torch.Tensor, x: torch.Tensor, increasing_stride: bool, k: int,
+                separation: torch.Tensor | None = None) -> torch.Tensor:
+    return x.new_empty((x.shape[0], k), dtype=twiddle.real.dtype)  # (batch, k), real
+
+
+def _fake_power_backward(grad: torch.Tensor, twiddle: torch.Tensor, x: torch.Tensor, increasing_stride: bool, k: int,
+                         separation: torch.Tensor | None = None, input_grad: bool = True):
+    d_separation = twiddle.new_empty((0,)) if separation is None else torch.empty_like(
+        separation, memory_format=torch.contiguous_format)
+    return (*_fake_backward(grad, twiddle, x, increasing_stride, input_grad), d_separation)
+
+
+def _setup_context_power(ctx, inputs, output) -> None:
+    twiddle, x, increasing_stride, k, separation = inputs
+    ctx.save_for_backward(twiddle, x, separation)  # not the output: the backward recomputes it
+    ctx.increasing_stride, ctx.k = increasing_stride, k
+
+
+def _backward_power(ctx, grad: torch.Tensor):
+    twiddle, x, separation = ctx.saved_tensors
+    input_grad = ctx.needs_input_grad[1]
+    d_twiddle, d_x, d_separation = torch.ops.kfront.butterfly_multiply_power_backward(
+        grad.contiguous(), twiddle, x, ctx.increasing_stride, ctx.k, separation, input_grad)
+    grads = ((d_twiddle if ctx.needs_input_grad[0] else None), (d_x if input_grad else None), None, None,
+             (d_separation if separation is not None and ctx.needs_input_grad[4] else None))
+    return grads[:len(ctx.needs_input_grad)]  # a separation left to its default is no input
 
 
 def _setup_context_backward(ctx, inputs, output) -> None:
@@ -50,3 +87,7 @@ def register() -> None:
     torch.library.register_fake(BACKWARD)(_fake_backward)
     torch.library.register_autograd(FORWARD, _backward, setup_context=_setup_context)
     torch.library.register_autograd(BACKWARD, _double_backward, setup_context=_setup_context_backward)
+    torch.library.register_fake(POWER)(_fake_power)
+    torch.library.register_fake(POWER_BACKWARD)(_fake_power_backward)
+    torch.library.register_autograd(POWER, _backward_power, setup_context=_setup_context_power)
+    torch.library.register_autograd(POWER_BACKWARD, _double_backward, setup_context=_setup_context_backward)

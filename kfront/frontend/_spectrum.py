@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ..core import butterfly_multiply
+from ..core.multiply import butterfly_multiply_power, head_power, separate
 
 
 def separation_init(n_fft: int, dtype: torch.dtype = torch.complex128, device=None) -> torch.Tensor:
@@ -26,49 +27,23 @@ def separation_init(n_fft: int, dtype: torch.dtype = torch.complex128, device=No
     return torch.stack(((1 - 1j * w) / 2, (1 + 1j * w) / 2)).to(dtype=dtype, device=device)
 
 
-def separate(z_spec: torch.Tensor, separation: torch.Tensor) -> torch.Tensor:
-    """``X_k = a_k Z_(k mod N) + b_k conj(Z_((N - k) mod N))`` for ``k = 0 .. N``: ``(..., N) -> (..., N + 1)``."""
-    z_k = torch.cat((z_spec, z_spec[..., :1]), -1)  # Z_(k mod N), k = 0 .. N
-    z_rev = torch.cat((z_spec[..., :1], z_spec.flip(-1)), -1)  # Z_((N - k) mod N)
-    return separation[0] * z_k + separation[1] * z_rev.conj()
-
-
-class _HeadPower(torch.autograd.Function):
-    """``|y[..., :k]|^2`` of a complex ``y`` in one pass each way.
-
-    Slicing then squaring costs autograd a zero-filled full-width gradient plus three elementwise passes; here the
-    backward writes ``2 y g`` for the kept bins and zeros for the rest straight into one output.
-    """
-
-    @staticmethod
-    def forward(ctx, y: torch.Tensor, k: int) -> torch.Tensor:
-        ctx.save_for_backward(y)
-        ctx.k = k
-        r = torch.view_as_real(y)[..., :k, :]  # (..., k, 2)
-        return torch.addcmul(r[..., 0] * r[..., 0], r[..., 1], r[..., 1])  # (..., k)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):
-        (y,) = ctx.saved_tensors
-        k = ctx.k
-        # d|y|^2 in PyTorch's convention for complex inputs is 2 y g; computed on real views straight into the
-        # output (a complex-by-real product would first copy g to complex).
-        out = torch.empty_like(y)
-        o = torch.view_as_real(out)  # (..., m, 2)
-        torch.mul(torch.view_as_real(y)[..., :k, :], (2 * grad).unsqueeze(-1), out=o[..., :k, :])
-        o[..., k:, :].zero_()
-        return out, None
-
-
-def head_power(y: torch.Tensor, k: int) -> torch.Tensor:
-    """Power ``|y|^2`` of the first ``k`` entries of the last dimension of complex ``y``: ``(..., m) -> (..., k)``."""
-    return _HeadPower.apply(y, k)
-
-
 def _gather(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """``x[..., index]`` through ``torch.gather``, several times faster than advanced indexing on a strided
     view of frames on CPU."""
     return torch.gather(x, -1, index.expand(*x.shape[:-1], index.shape[0]))
+
+
+def _scale_first_layer(twiddle: torch.Tensor, w: torch.Tensor, increasing_stride: bool) -> torch.Tensor:
+    """The twiddles of ``K diag(w)``: the first factor applied (block 0, layer 0) with its columns scaled by the
+    entries of ``w`` ``(size,)`` it reads, so that multiplying by ``w`` costs no pass over the batch."""
+    half = twiddle.shape[3]
+    s = 1 if increasing_stride else half  # the first layer's stride
+    i = torch.arange(half, device=w.device)
+    p = 2 * (i - i % s) + i % s  # pair i joins inputs p and p + s
+    w_pair = torch.stack((w[p], w[p + s]), -1)  # (half, 2): scales column 0 and column 1 of each 2x2 block
+    first = twiddle[:, :1, :1] * w_pair.unsqueeze(-2)  # (nstacks, 1, 1, half, 2, 2)
+    rest_of_block = twiddle[:, :1, 1:]  # (nstacks, 1, log_n - 1, half, 2, 2)
+    return torch.cat((torch.cat((first, rest_of_block), 2), twiddle[:, 1:]), 1)
 
 
 def kmatrix_spectrum(frames: torch.Tensor, window: torch.Tensor, twiddle: torch.Tensor, perm: torch.Tensor | None,
@@ -96,10 +71,12 @@ def kmatrix_spectrum(frames: torch.Tensor, window: torch.Tensor, twiddle: torch.
     if perm is None:
         perm = torch.arange(size, device=frames.device)
     if separation is None:
-        # Fold the zero padding, the permutation and the window into one gather: K-matrix input j is frame
-        # sample perm[j] times its window value, or zero when perm[j] is past the frame.
+        # Fold the zero padding and the permutation into one gather, and the window into the first layer's
+        # twiddles: K-matrix input j is frame sample perm[j] times its window value, or zero when perm[j] is past
+        # the frame. The op takes the real frames as they are (no copy to complex, no pass for the window).
         w = nn.functional.pad(window, (0, size - n_fft))[perm]  # (size,)
-        x = (_gather(frames, perm.clamp(max=n_fft - 1)) * w).to(twiddle.dtype)  # (..., size)
+        twiddle = _scale_first_layer(twiddle, w.to(twiddle.real.dtype), increasing_stride)
+        x = _gather(frames, perm.clamp(max=n_fft - 1)).to(twiddle.real.dtype)  # (..., size), real
     else:
         half = n_fft // 2
         z = torch.view_as_complex((frames * window).unflatten(-1, (half, 2)))  # (..., half): x_2k + i x_2k+1
@@ -107,6 +84,10 @@ def kmatrix_spectrum(frames: torch.Tensor, window: torch.Tensor, twiddle: torch.
         if size > half:  # an expanded K-matrix: zero padding
             x = x * (perm < half).to(window.dtype)
     x = x.unsqueeze(-2).expand(*x.shape[:-1], nstacks, size)  # (..., nstacks, size)
+    if power and multiply is butterfly_multiply:  # the bins themselves are never needed: one fused op
+        if separation is None:
+            return butterfly_multiply_power(twiddle, x, increasing_stride, n_freqs)  # (..., n_freqs)
+        return butterfly_multiply_power(twiddle, x, increasing_stride, separation=separation)  # (..., n_freqs)
     y = multiply(twiddle, x, increasing_stride)  # (..., nstacks, size)
     y = y.reshape(*y.shape[:-2], nstacks * size)  # (..., nstacks * size)
     if separation is None:

@@ -53,8 +53,11 @@ class KaleidoFrontend(FrontendBase):
       the same width: only bins ``k`` and ``n/2 - k`` are mixed after the transform, and even and odd samples
       enter through one fixed pairing. Not the default for that reason.
 
-    The bit-reversal permutation of the K-matrix's input, its zero padding and the window are folded into the
-    framing gather, so they cost one copy of the frames.
+    The bit-reversal permutation of the K-matrix's input and its zero padding are folded into the framing
+    gather, so they cost one copy of the frames; with ``"complex"`` the window is folded into the K-matrix's
+    first butterfly factor, and the real frames go to the op without a copy to complex. On CPU the power (and
+    with ``"packed"`` the separation before it) is computed by the fused op straight from the transform's tiles
+    (:func:`kfront.core.multiply.butterfly_multiply_power`), so the complex spectrum is never stored.
 
     Args:
         sample_rate, n_fft, win_length, hop_length, n_mels, f_min, f_max, window, center, log_offset, dtype:
