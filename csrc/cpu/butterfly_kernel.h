@@ -272,29 +272,11 @@ struct ButterflyKernel {
   static bool block_increasing(bool increasing_stride, int blk) { return increasing_stride != (blk % 2 == 1); }
 
   // dst = phase(src), sub-block by sub-block; src == dst is allowed. tw_blk: (log_n, n/2, kTw) of the block;
-  // buf: 2^lsub * CW values of scratch.
-  static void forward_phase(const T* src, T* dst, const T* tw_blk, int log_n, int lsub, const Phase& ph, T* buf) {
-    const int64_t half = int64_t{1} << (log_n - 1);
-    for_each_sub(2 * half, lsub, ph, [&](const Sub& sb) {
-      const bool gathered = !sb.contiguous();
-      const T* in = src + sb.base * CW;
-      T* out = dst + sb.base * CW;
-      if (gathered) {
-        gather(src, sb, buf);
-        in = out = buf;
-      }
-      for (int j = 0; j < ph.layers(); ++j) {
-        const int ls = ph.log_stride(j), layer = ph.inc ? ls : log_n - 1 - ls;
-        sub_forward(j == 0 ? in : out, out, tw_blk + layer * half * kTw, sb, ls);
-      }
-      if (gathered) scatter(buf, sb, dst);
-    });
-  }
-
-  // Like forward_phase, and keeps the inputs of the phase's layers 1 .. L-1: sub-block after sub-block, in
-  // for_each_sub's order and compact form, layer j's at keep + (j - 1) * tile (tile = n * CW values).
-  static void forward_phase_keep(const T* src, T* dst, const T* tw_blk, int log_n, int lsub, const Phase& ph, T* buf,
-                                 T* keep) {
+  // buf: 2^lsub * CW values of scratch. With `keep`, the inputs of the phase's layers 1 .. L-1 are kept too:
+  // sub-block after sub-block, in for_each_sub's order and compact form, layer j's at keep + (j - 1) * tile
+  // (tile = n * CW values).
+  static void forward_phase(const T* src, T* dst, const T* tw_blk, int log_n, int lsub, const Phase& ph, T* buf,
+                            T* keep = nullptr) {
     const int64_t half = int64_t{1} << (log_n - 1), tile = 2 * half * CW;
     int64_t off = 0;
     for_each_sub(2 * half, lsub, ph, [&](const Sub& sb) {
@@ -308,8 +290,9 @@ struct ButterflyKernel {
       const int L = ph.layers();
       for (int j = 0; j < L; ++j) {
         const int ls = ph.log_stride(j), layer = ph.inc ? ls : log_n - 1 - ls;
-        sub_forward(j == 0 ? in : keep + (j - 1) * tile + off, j + 1 < L ? keep + j * tile + off : out,
-                    tw_blk + layer * half * kTw, sb, ls);
+        const T* layer_in = j == 0 ? in : keep ? keep + (j - 1) * tile + off : out;
+        T* layer_out = keep && j + 1 < L ? keep + j * tile + off : out;
+        sub_forward(layer_in, layer_out, tw_blk + layer * half * kTw, sb, ls);
       }
       if (gathered) scatter(buf, sb, dst);
       off += sb.M * sb.R * CW;
@@ -390,7 +373,7 @@ struct ButterflyKernel {
       const Phase ph = phase_of(c);
       const T* tw_blk = tw + (c / nph) * tw_block;
       if (keep) {
-        forward_phase_keep(scratch + c * tile, scratch + (c + 1) * tile, tw_blk, log_n, lsub, ph, sub,
+        forward_phase(scratch + c * tile, scratch + (c + 1) * tile, tw_blk, log_n, lsub, ph, sub,
                            kept + k * tile);
         k += ph.layers() - 1;
       } else {
