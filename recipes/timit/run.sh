@@ -53,7 +53,8 @@ Options (default in brackets):
   --exp_dir DIR       experiments, results table and plots [recipes/timit/exp]
   --config FILE       training config; {frontend} is replaced by the front-end name
                       [conf/mini_{frontend}.yaml for the built-in corpus, conf/timit_{frontend}.yaml with --timit]
-  --frontends LIST    front-ends to compare, space-separated [$frontends]
+  --frontends LIST    front-ends to compare, space-separated, each with its conf/<set>_<name>.yaml: mfcc,
+                      kaleido; on the built-in corpus also kaleido_packed (half-size K-matrix) [$frontends]
   --seeds LIST        seeds, space-separated [$seeds]
   --device DEV        cpu or cuda [$device]
   --nproc N           processes per training run, data parallel under torchrun [$nproc]
