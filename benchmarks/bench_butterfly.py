@@ -6,8 +6,13 @@ real-input case) and ``torch.fft.fft``; forward alone and forward + backward (gr
 parameters). Calls are interleaved round by round, so noise from a shared machine hits every method alike, and
 the median of the rounds is reported. Results go to a Markdown table and a JSON file.
 
+On a machine with a CUDA GPU (and the compiled CUDA op) a CUDA section follows: the kernel against cuFFT,
+cuBLAS and the reference, timed with CUDA events, with the memory-bandwidth floor; it is
+``benchmarks/bench_butterfly_cuda.py`` (also runnable alone) and writes
+``benchmarks/results/bench_butterfly_cuda_<gpu>.md``. ``--cuda off`` skips it, ``--cuda on`` fails without a GPU.
+
     python benchmarks/bench_butterfly.py                      # -> benchmarks/results/bench_butterfly_cpu.md
-    python benchmarks/bench_butterfly.py --quick --out /tmp/bench.md
+    python benchmarks/bench_butterfly.py --quick --out /tmp/bench.md --cuda off
 """
 import argparse
 import datetime
@@ -177,7 +182,11 @@ def main(argv=None) -> int:
     parser.add_argument("--dtype", choices=["complex64", "complex128"], default="complex64")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Markdown output; JSON goes next to it")
     parser.add_argument("--quick", action="store_true", help="tiny sizes and batches: a smoke test (seconds)")
+    parser.add_argument("--cuda", choices=["auto", "on", "off"], default="auto",
+                        help="the CUDA section: when a GPU is present (auto), always (on: an error without one), never")
     args = parser.parse_args(argv)
+    if args.cuda == "on" and not torch.cuda.is_available():
+        parser.error("--cuda on: torch sees no CUDA device")
     if args.quick:
         args.sizes, args.elements, args.repeats, args.warmup = [16, 64], 4096, 2, 1
     for n in args.sizes:
@@ -205,6 +214,14 @@ def main(argv=None) -> int:
                "targets": [{"target": t, "value": v, "passed": ok} for t, v, ok in target_rows]}
     args.out.with_suffix(".json").write_text(json.dumps(payload, indent=1))
     print(f"wrote {args.out} and {args.out.with_suffix('.json')}", file=sys.stderr)
+    if args.cuda != "off" and torch.cuda.is_available():
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from bench_butterfly_cuda import run_cuda_benchmark
+
+        # --quick (and a custom --out) keep the smoke run away from the recorded GPU results
+        quick = dict(sizes=(256, 1024), frames=4096, variants=False) if args.quick else {}
+        out = None if args.out == DEFAULT_OUT else args.out.with_name(args.out.stem + "_cuda.md")
+        print("\n" + run_cuda_benchmark(**quick, out=out, log=lambda line: print(line, file=sys.stderr, flush=True)))
     return 0
 
 

@@ -3,6 +3,9 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
+import torch
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
@@ -23,6 +26,17 @@ def test_bench_butterfly_quick(tmp_path, capsys):
     assert "| 64 | 64 |" in text  # n = 64: 4096 elements = 64 frames
     payload = json.loads(out.with_suffix(".json").read_text())
     assert {"16", "64"} <= set(payload["results"]) and payload["machine"]["backend"] in ("compiled", "reference")
+    if torch.cuda.is_available():  # the CUDA section ran too, into a file beside the CPU one
+        assert "bench_butterfly_cuda.md" in {p.name for p in tmp_path.iterdir()}
+        assert "cuFFT" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error without a GPU")
+def test_bench_butterfly_cuda_on_without_gpu_is_an_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        _load("bench_butterfly.py").main(["--quick", "--cuda", "on", "--out", str(tmp_path / "b.md")])
+    assert info.value.code == 2 and "no CUDA device" in capsys.readouterr().err
+    assert not (tmp_path / "b.md").exists()
 
 
 def test_bench_frontend_quick(tmp_path):
