@@ -10,7 +10,8 @@ Run ``python -m kfront.core.build`` to build eagerly and print which backend is 
 Environment:
     KFRONT_BUILD_DIR  cache root (default: ``<sys.prefix>/var/cache/kfront`` if writable, else
                       ``~/.cache/kfront/<environment hash>``)
-    KFRONT_CSRC       C++/CUDA source directory (default: ``csrc`` next to the ``kfront`` package)
+    KFRONT_CSRC       C++/CUDA source directory (default: ``csrc`` next to the ``kfront`` package, else the
+                      copy installed with a wheel in ``kfront/_csrc``)
 """
 import argparse
 import contextlib
@@ -29,9 +30,14 @@ CUDA_LIBRARY = "kfront_cuda"
 
 
 def source_dir() -> Path:
-    """Directory holding ``butterfly.cpp``, ``cpu/`` and (optionally) ``cuda/``."""
+    """Directory holding ``butterfly.cpp``, ``cpu/`` and (optionally) ``cuda/``: ``$KFRONT_CSRC``, else the
+    repository's ``csrc/`` (source checkout, editable install), else the copy a wheel carries in ``kfront/_csrc``."""
     env = os.environ.get("KFRONT_CSRC")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "csrc"
+    if env:
+        return Path(env)
+    package = Path(__file__).resolve().parents[1]
+    checkout = package.parent / "csrc"
+    return checkout if (checkout / "butterfly.cpp").is_file() else package / "_csrc"
 
 
 def cpu_flags() -> list[str]:
