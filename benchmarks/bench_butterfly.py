@@ -173,6 +173,14 @@ def markdown(results: dict, frames: dict, info: dict, args, target_rows) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _portable(path: Path) -> str:
+    """A path as the results should record it: relative to the repository, else just its name."""
+    try:
+        return str(path.resolve().relative_to(Path(__file__).resolve().parents[1]))
+    except ValueError:
+        return path.name
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256, 512, 1024, 4096])
@@ -208,7 +216,7 @@ def main(argv=None) -> int:
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
-    payload = {"machine": info, "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+    payload = {"machine": info, "args": {k: _portable(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
                "results": {str(n): {f"{m}/{mode}": r for (m, mode), r in res.items()} for n, res in results.items()},
                "frames": {str(n): f for n, f in frames.items()},
                "targets": [{"target": t, "value": v, "passed": ok} for t, v, ok in target_rows]}
