@@ -1,5 +1,4 @@
 """The DFT of any length N as a K-matrix (Bluestein's chirp-z identity) against torch.fft, on both backends."""
-import math
 
 import pytest
 import torch
