@@ -11,10 +11,10 @@ from typing import Dict, List, Optional
 
 import torch
 
+from .._atomic import atomic_write
 from ..timit.manifest import read_manifest
 from ..timit.phones import load_phone_map
 from .builder import load_model, set_threads
-from .checkpoint import atomic_write_text
 from .data import PhoneVocab, UtteranceDataset
 from .inference import decode_dataset, eval_loader
 from .score import format_alignment, score_corpus
@@ -58,8 +58,7 @@ def decode_split(exp_dir, manifest, split: str, checkpoint: str = "best.pt", tag
     hyps = decode_dataset(model, loader, vocab, dev, method or cfg.decode.method,
                           beam_size or cfg.decode.beam_size, progress)
     out = decode_dir(exp_dir, split, tag)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text("".join(f"{uid} {' '.join(hyps[uid])}\n" for uid in sorted(hyps)), out / "hyp.txt")
+    atomic_write(out / "hyp.txt", "".join(f"{uid} {' '.join(hyps[uid])}\n" for uid in sorted(hyps)).encode())
     return out
 
 
@@ -87,7 +86,7 @@ def score_split(decode_folder, manifest) -> Dict[str, float]:
     hyps = {uid: pmap.fold(p, 39, source=48) for uid, p in read_hyps(folder / "hyp.txt").items()}
     totals, alignments = score_corpus(refs, hyps)
     result = dict(totals.as_dict(), utterances=len(refs))
-    atomic_write_text("\n".join(format_alignment(uid, alignments[uid]) for uid in sorted(alignments)),
-                      folder / "alignments.txt")
-    atomic_write_text(json.dumps(result, indent=1) + "\n", folder / "per.json")
+    atomic_write(folder / "alignments.txt",
+                 "\n".join(format_alignment(uid, alignments[uid]) for uid in sorted(alignments)).encode())
+    atomic_write(folder / "per.json", (json.dumps(result, indent=1) + "\n").encode())
     return result

@@ -13,6 +13,8 @@ import statistics
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
+from .._atomic import atomic_write
+
 __all__ = ["collect_runs", "results_table", "plot_learning_curves", "plot_frontends", "write_report"]
 
 _RUN_RE = re.compile(r"^(?P<frontend>.+)_seed(?P<seed>\d+)$")
@@ -194,5 +196,5 @@ def write_report(exp_dir, out_md, frontends: Optional[Sequence[str]] = None,
     text += "(median over epochs).\n"
     text += "\nPlots: " + ", ".join(str(p.relative_to(out_md.parent)) for p in [plots / "learning_curves.png"]
                                     + fe_plots) + "\n"
-    out_md.write_text(text)
+    atomic_write(out_md, text.encode())
     return text

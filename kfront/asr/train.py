@@ -29,9 +29,10 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
+from .._atomic import atomic_write
 from ..timit.manifest import read_manifest
 from .builder import build_model, frontend_parameter_count, set_threads
-from .checkpoint import atomic_save, atomic_write_text, load_checkpoint, write_csv_atomic
+from .checkpoint import atomic_save, load_checkpoint, write_csv_atomic
 from .config import Config, config_to_dict, save_config
 from .data import BucketBatchSampler, PhoneVocab, UtteranceDataset, collate
 from .distributed import DistInfo, all_gather_objects, cleanup_distributed, parameter_digest, setup_distributed
@@ -269,7 +270,7 @@ def _train(cfg: Config, exp_dir: Path, resume: bool, crash_after_steps: Optional
                              "epoch": epoch + 1, "dev_per": best_per}, best_path)
             atomic_save(state, last_path)
             write_csv_atomic(history, exp_dir / "log.csv", LOG_FIELDS)
-            atomic_write_text(json.dumps(summary, indent=1) + "\n", exp_dir / "summary.json")
+            atomic_write(exp_dir / "summary.json", (json.dumps(summary, indent=1) + "\n").encode())
             h = history[-1]
             print(f"{exp_dir.name} epoch {epoch + 1}/{cfg.train.epochs}: train loss {h['train_loss']:.3f}, "
                   f"dev loss {h['dev_loss']:.3f}, dev PER {h['dev_per']:.2f}%, lr {h['lr']:.2e}, "
@@ -278,7 +279,7 @@ def _train(cfg: Config, exp_dir: Path, resume: bool, crash_after_steps: Optional
 
     digests = all_gather_objects(parameter_digest(model), info)
     if info.is_main and info.enabled:
-        (exp_dir / "replicas.json").write_text(json.dumps({"digests": digests}, indent=1) + "\n")
+        atomic_write(exp_dir / "replicas.json", (json.dumps({"digests": digests}, indent=1) + "\n").encode())
         if len(set(digests)) != 1:
             raise RuntimeError(f"data-parallel replicas differ at the end of training: {digests}")
     return summary if history else {}
