@@ -1,5 +1,9 @@
 """Training: same seed, same weights; a run killed mid-epoch and resumed ends bitwise where an uninterrupted
-run ends; checkpoints are never overwritten by mistake; bad config keys stop before anything is written."""
+run ends; checkpoints are never overwritten by mistake; bad config keys stop before anything is written; the
+one-line status a recipe shows."""
+import csv
+import re
+
 import pytest
 import torch
 
@@ -58,3 +62,18 @@ def test_bad_frontend_key_stops_before_writing(tiny_config, tmp_path):
         train(cfg, tmp_path / "run", progress=False)
     assert not (tmp_path / "run").exists()
 
+
+def test_status_line_says_epoch_dev_per_and_time_left(tiny_config, tmp_path):
+    def last_dev_per():
+        with open(tmp_path / "run" / "log.csv", newline="") as f:
+            return float(list(csv.DictReader(f))[-1]["dev_per"])
+
+    cfg = tiny_config("frontend.name=mfcc")
+    with pytest.raises(TrainingInterrupted):
+        train(cfg, tmp_path / "run", crash_after_steps=6, progress=False)  # inside epoch 2
+    done = load_checkpoint(tmp_path / "run" / "last.pt")["epoch"]
+    status = (tmp_path / "run" / "status.txt").read_text()
+    left = r"(\d+s|\d+m\d\ds|\d+h\d\dm) left"
+    assert re.fullmatch(rf"epoch {done}/3, dev PER {last_dev_per():.2f}%, {left}\n", status), status
+    train(cfg, tmp_path / "run", resume=True, progress=False)
+    assert (tmp_path / "run" / "status.txt").read_text() == f"epoch 3/3, dev PER {last_dev_per():.2f}%, done\n"

@@ -8,6 +8,7 @@ One call of :func:`train` runs (or resumes) one experiment in one folder:
     best.pt       the weights with the lowest dev PER so far
     log.csv       one row per epoch (rebuilt from the checkpoint's history, so it never disagrees with it)
     summary.json  best dev PER and epoch, training time, the front-end's parameter count
+    status.txt    one line, replaced after every epoch: the epoch reached, its dev PER, the time left
     replicas.json under data parallelism: a digest of each rank's weights at the end
 
 Resuming restarts the epoch that was interrupted from the state saved at the end of the one before, and the
@@ -194,6 +195,8 @@ def _train(cfg: Config, exp_dir: Path, resume: bool, crash_after_steps: Optional
     run = _build(cfg, info)
     state = _start(run, cfg, exp_dir, info) if ckpt is None else _restore(run, ckpt, exp_dir, info)
     first_epoch = state.epoch
+    if info.is_main:
+        _write_status(exp_dir, f"epoch {state.epoch}/{cfg.train.epochs}, {'starting' if ckpt is None else 'resuming'}")
 
     ddp = run.model
     if info.enabled:
@@ -210,7 +213,7 @@ def _train(cfg: Config, exp_dir: Path, resume: bool, crash_after_steps: Optional
         rng = all_gather_objects(_rng_state(info.device), info)
         if info.is_main:
             _save(run, state, summary, rng, is_best, cfg, exp_dir)
-            _report(state, is_best, cfg, exp_dir)
+            _report(state, is_best, first_epoch, cfg, exp_dir)
 
     _check_replicas(run.model, exp_dir, info)
     return _summary(state, run, cfg, info) if state.history else {}
@@ -349,13 +352,32 @@ def _save(run: _Run, state: _State, summary: Dict[str, Any], rng: List[Dict[str,
     atomic_write(exp_dir / "summary.json", (json.dumps(summary, indent=1) + "\n").encode())
 
 
-def _report(state: _State, is_best: bool, cfg: Config, exp_dir: Path) -> None:
-    """The epoch's line on stdout."""
-    h = state.history[-1]
-    print(f"{exp_dir.name} epoch {state.epoch}/{cfg.train.epochs}: train loss {h['train_loss']:.3f}, "
+def _report(state: _State, is_best: bool, first_epoch: int, cfg: Config, exp_dir: Path) -> None:
+    """The epoch's line on stdout, and the run's one-line ``status.txt`` with the time left."""
+    h, epochs = state.history[-1], cfg.train.epochs
+    this_call = [r["epoch_seconds"] for r in state.history[first_epoch:]]  # not a resumed run's earlier epochs
+    left = "done" if state.epoch >= epochs else \
+        f"{_format_duration(sum(this_call) / len(this_call) * (epochs - state.epoch))} left"
+    print(f"{exp_dir.name} epoch {state.epoch}/{epochs}: train loss {h['train_loss']:.3f}, "
           f"dev loss {h['dev_loss']:.3f}, dev PER {h['dev_per']:.2f}%, lr {h['lr']:.2e}, "
-          f"{h['epoch_seconds']:.1f}s, front-end {100 * h['frontend_share']:.1f}% of step time"
+          f"{h['epoch_seconds']:.1f}s, front-end {100 * h['frontend_share']:.1f}% of step time, {left}"
           f"{' *' if is_best else ''}", flush=True)
+    _write_status(exp_dir, f"epoch {state.epoch}/{epochs}, dev PER {h['dev_per']:.2f}%, {left}")
+
+
+def _write_status(exp_dir: Path, text: str) -> None:
+    # Replaced whole, never appended to: whoever reads it (run.sh, between epochs) sees one complete line.
+    atomic_write(exp_dir / "status.txt", (text + "\n").encode(), sync_folder=False)
+
+
+def _format_duration(seconds: float) -> str:
+    """``"45s"``, ``"3m05s"`` or ``"1h02m"``: a time left, to the second below an hour."""
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
 
 
 def _check_replicas(model: torch.nn.Module, exp_dir: Path, info: DistInfo) -> None:
