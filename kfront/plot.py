@@ -39,7 +39,7 @@ def plot_filterbank(frontend, path, title: str | None = None) -> str:
     """
     fb = frontend.filterbank().detach().double().cpu()  # (n_freqs, n_mels)
     fb0 = initial_filterbank(frontend).double().cpu()
-    hz = torch.linspace(0, frontend.sample_rate // 2, frontend.n_freqs, dtype=torch.float64)
+    hz = torch.linspace(0, frontend.sample_rate / 2, frontend.n_freqs, dtype=torch.float64)
     fig, (ax,) = _figure(1, width=9.0)
     colors = [f"C{i % 10}" for i in range(fb.shape[1])]
     for m in range(fb.shape[1]):

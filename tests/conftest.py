@@ -1,5 +1,7 @@
-"""What the recognizer's tests share: the smallest front-end a CTCModel takes, and a fake TIMIT with manifests."""
+"""Fixtures shared across test files: speech from the built-in corpus; for the recognizer's tests, the smallest
+front-end a CTCModel takes and a fake TIMIT with manifests."""
 import pytest
+import soundfile
 import torch
 from torch import nn
 
@@ -10,6 +12,20 @@ from kfront.timit._testing import write_fake_timit
 # A recognizer small enough to train three epochs in seconds.
 TINY_ASR = ["model.hidden=16", "model.layers=1", "model.conv_channels=16", "data.batch_seconds=3.0",
             "train.epochs=3", "train.num_threads=1", "optim.warmup_epochs=0.5", "decode.beam_size=4"]
+
+
+@pytest.fixture(scope="session")
+def speech(tmp_path_factory) -> list:
+    """Four utterances of real-looking speech from the built-in corpus (espeak-ng voices through their channels):
+    16 kHz float32 tensors ``(time,)`` in [-1, 1], 1-4 s each, for "exact at init" checks beside noise."""
+    from kfront.corpus import CorpusConfig, generate_corpus
+
+    root = tmp_path_factory.mktemp("speech")
+    generate_corpus(root, CorpusConfig.tiny(seed=0), jobs=1, progress=False)
+    paths = sorted(root.rglob("*.WAV"))[:4]
+    waves = [torch.from_numpy(soundfile.read(p, dtype="float32")[0]) for p in paths]
+    assert len(waves) == 4 and all(w.shape[0] > 8000 for w in waves)
+    return waves
 
 
 class TinyFrontend(nn.Module):

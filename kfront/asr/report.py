@@ -71,7 +71,7 @@ def _kmatrix_drift(run_dir: Path, summary: Dict[str, Any]) -> Optional[float]:
     from .builder import load_model
 
     frontend = load_model(run_dir / "best.pt")[0].frontend
-    return kmatrix_drift(frontend) if hasattr(frontend, "kmatrix") else None
+    return kmatrix_drift(frontend) if frontend.has_kmatrix else None
 
 
 def _fmt(x: Optional[float], digits: int = 2) -> str:
@@ -165,14 +165,14 @@ def plot_frontends(runs: List[Dict[str, Any]], out_dir) -> List[Path]:
         trained, _, ckpt = load_model(r["dir"] / "best.pt")
         name, title = r["dir"].name, f"{r['frontend']} seed {r['seed']}, epoch {ckpt.get('epoch')}"
         out_dir = Path(out_dir)
-        if hasattr(trained.frontend, "kmatrix"):
+        if trained.frontend.has_kmatrix:
             out.append(Path(kplot.plot_kmatrix(trained.frontend, out_dir / f"kmatrix_{name}.png",
                                                title=f"K-matrix: {title}")))
         out.append(Path(kplot.plot_frequency_response(trained.frontend, out_dir / f"response_{name}.png",
                                                       title=f"channel responses, trained: {title}")))
         out.append(Path(kplot.plot_frequency_response(initial.frontend, out_dir / f"response_{name}_init.png",
                                                       title=f"channel responses at initialisation: {title}")))
-        if "filterbank" in getattr(trained.frontend, "learn", ()):
+        if "filterbank" in trained.frontend.learn:
             out.append(Path(kplot.plot_filterbank(trained.frontend, out_dir / f"filterbank_{name}.png",
                                                   title=f"filterbank: {title}")))
     return out

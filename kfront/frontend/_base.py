@@ -1,11 +1,30 @@
-"""What every front-end shares: arguments, input checks, centre padding, frame counts and the forward contract."""
+"""``FrontendBase``: the pipeline every front-end runs and the contract every front-end answers.
+
+The pipeline (``forward``) is fixed by a :class:`~kfront.frontend.config.FeatureConfig`; a subclass supplies the
+one stage that differs, :meth:`FrontendBase.power_spectrum` (a fixed FFT, a learnable K-matrix, a frozen matrix),
+and the stages' current values. The contract is what diagnostics, plots, reports and export ask of any front-end,
+fixed, learnable or frozen, without looking inside it:
+
+- :attr:`has_kmatrix`, :attr:`learn`: whether the transform is a K-matrix, which stages learn (learned, for a
+  frozen copy);
+- :meth:`transform_matrix` / :meth:`initial_transform_matrix`: the ``(n_freqs, n_fft)`` map from a windowed,
+  zero-padded frame to the bins, now and at initialisation (the DFT for a fixed front-end);
+- :meth:`frame_window` / :meth:`initial_window`, :meth:`filterbank` / :meth:`initial_filterbank`,
+  :meth:`dct_matrix` / :meth:`initial_dct_matrix`: the other stages, now and at initialisation;
+- :meth:`analysis_matrix`: window and transform together, frame samples to bins;
+- :meth:`num_learnable_parameters`: real numbers that train (a frozen copy reports its source's).
+"""
 import torch
 from torch import nn
 
 from . import functional as F
-from ._checks import check_frontend_args, check_log_offset, check_waveform
+from ._checks import check_lengths, check_num_samples, check_samples
+from .config import FeatureConfig
 
 _DTYPES = (torch.float32, torch.float64)
+#: FeatureConfig fields mirrored as attributes, for callers that read ``frontend.n_fft`` and the like
+_MIRRORED = ("sample_rate", "n_fft", "win_length", "hop_length", "n_mels", "f_min", "f_max", "center", "log_offset",
+             "output", "n_freqs", "n_features", "frame_length")
 
 
 def resolve_dtype(dtype) -> torch.dtype:
@@ -15,65 +34,202 @@ def resolve_dtype(dtype) -> torch.dtype:
     return dtype
 
 
-class FrontendBase(nn.Module):
-    """Base of the front-ends: ``forward(waveform, lengths=None, sample_rate=None)``.
+def count_learnable(module: nn.Module) -> int:
+    """Real numbers in ``module``'s trainable parameters (a complex entry counts 2)."""
+    return sum(p.numel() * (2 if p.is_complex() else 1) for p in module.parameters() if p.requires_grad)
 
-    Subclasses implement :meth:`features_from_padded` (frames of an already padded signal to features) and
-    the introspection methods :meth:`analysis_matrix`, :meth:`filterbank` and :meth:`dct_matrix`.
+
+class FrontendBase(nn.Module):
+    """Base of the front-ends: ``forward(waveform, lengths=None, sample_rate=None) -> (..., n_features, frames)``.
+
+    Args:
+        config (FeatureConfig): the fixed stages (see :func:`kfront.frontend.conventions.get_convention`).
+        dtype (torch.dtype): real dtype of the lifter buffer (the subclass holds the rest).
+        convention (str, optional): the name ``config`` came from, for ``repr``.
     """
 
-    def __init__(self, sample_rate: int, n_fft: int, win_length: int | None, hop_length: int | None, n_mels: int,
-                 f_min: float, f_max: float | None, n_mfcc: int | None, center: bool, log_offset: float):
+    def __init__(self, config: FeatureConfig, dtype: torch.dtype = torch.float32, convention: str | None = None):
         super().__init__()
-        win_length = n_fft if win_length is None else win_length
-        hop_length = win_length // 2 if hop_length is None else hop_length
-        self.f_max = check_frontend_args(sample_rate, n_fft, win_length, hop_length, n_mels, f_min, f_max, n_mfcc)
-        self.sample_rate, self.n_fft, self.win_length, self.hop_length = sample_rate, n_fft, win_length, hop_length
-        self.n_mels, self.f_min, self.n_mfcc = n_mels, float(f_min), n_mfcc
-        self.n_freqs = n_fft // 2 + 1
-        self.center = bool(center)
-        self.log_offset = check_log_offset(log_offset)
-        self.output = "fbank" if n_mfcc is None else "mfcc"
-        #: number of feature channels: ``n_mfcc`` for MFCCs, ``n_mels`` for log-mel filterbanks
-        self.n_features = n_mels if n_mfcc is None else n_mfcc
+        self.config = config.checked()
+        self.convention = convention
+        for name in _MIRRORED:
+            setattr(self, name, getattr(self.config, name))
+        self.n_mfcc = config.n_mfcc if config.output == "mfcc" else None
+        lifter = F.lifter_coefficients(config.n_mfcc, config.lifter, dtype) if config.output == "mfcc" \
+            and config.lifter > 0 else None
+        self.register_buffer("lifter_coeffs", lifter, persistent=False)  # (n_mfcc,) or None; from the config
 
-    # --- to implement -----------------------------------------------------------------------------------------
+    # --- the stage a subclass supplies ------------------------------------------------------------------------
     @property
     def dtype(self) -> torch.dtype:
         """Real dtype the features are computed in."""
         raise NotImplementedError
 
-    def features_from_padded(self, padded: torch.Tensor) -> torch.Tensor:
-        """Features of every full frame of an already padded signal: ``(..., time) -> (..., n_features, frames)``."""
+    def power_spectrum(self, frames: torch.Tensor) -> torch.Tensor:
+        """Window, zero-pad to ``n_fft``, transform, power: ``(..., frame_length) -> (..., n_freqs)``, real."""
         raise NotImplementedError
 
-    def analysis_matrix(self) -> torch.Tensor:
-        """Complex ``(n_fft // 2 + 1, n_fft)`` map from a raw frame to the bins the power is taken of (window
-        included): the windowed DFT for the fixed pipeline."""
+    def transform_matrix(self) -> torch.Tensor:
+        """Complex ``(n_freqs, n_fft)`` map from a windowed, zero-padded frame to the bins the power is taken of."""
         raise NotImplementedError
 
     def filterbank(self) -> torch.Tensor:
-        """The ``(n_fft // 2 + 1, n_mels)`` filterbank applied to the power spectrum."""
+        """The ``(n_freqs, n_mels)`` filterbank applied to the power spectrum."""
+        raise NotImplementedError
+
+    def window_values(self) -> torch.Tensor:
+        """The ``(win_length,)`` analysis window as it is now."""
         raise NotImplementedError
 
     def dct_matrix(self) -> torch.Tensor | None:
         """The ``(n_mels, n_mfcc)`` DCT matrix, or ``None`` for log-mel output."""
         return None
 
-    # --- shared -----------------------------------------------------------------------------------------------
+    # --- the contract, with the answers of a fixed front-end --------------------------------------------------
+    @property
+    def has_kmatrix(self) -> bool:
+        """Whether the transform is a K-matrix (learnable, or learned for a frozen copy) rather than the DFT."""
+        return False
+
+    @property
+    def learn(self) -> tuple:
+        """Stages that learn (for a frozen copy: that learned), among kmatrix, window, filterbank, dct."""
+        return ()
+
+    def num_learnable_parameters(self) -> int:
+        """Real numbers that train (a complex entry counts 2); a frozen copy reports its source's."""
+        return count_learnable(self)
+
+    @torch.no_grad()
+    def initial_transform_matrix(self) -> torch.Tensor:
+        """The ``(n_freqs, n_fft)`` map at initialisation: the DFT unless a K-matrix started elsewhere."""
+        eye = torch.eye(self.n_fft, dtype=self.dtype, device=self.filterbank().device)
+        return torch.fft.rfft(eye, dim=0)  # (n_freqs, n_fft)
+
+    @torch.no_grad()
+    def initial_window(self) -> torch.Tensor:
+        """The ``(win_length,)`` window the front-end started from."""
+        cfg = self.config
+        return F.make_window(cfg.window, cfg.win_length, self.dtype, cfg.periodic).to(self.filterbank().device)
+
+    @torch.no_grad()
+    def initial_filterbank(self) -> torch.Tensor:
+        """The ``(n_freqs, n_mels)`` mel filterbank of the configuration."""
+        fb = self.filterbank()
+        return mel_filterbank_of(self.config, fb.dtype).to(fb.device)
+
+    @torch.no_grad()
+    def initial_dct_matrix(self) -> torch.Tensor | None:
+        """The orthonormal ``(n_mels, n_mfcc)`` DCT-II, or ``None`` for log-mel output."""
+        if self.n_mfcc is None:
+            return None
+        return F.create_dct(self.n_mfcc, self.n_mels, self.dtype).to(self.filterbank().device)
+
+    def frame_window(self) -> torch.Tensor:
+        """The current window placed in a frame: ``(frame_length,)`` (centred in ``n_fft`` for ``"stft"``)."""
+        window = self.window_values()
+        return F.pad_window(window, self.n_fft) if self.config.framing == "stft" else window
+
+    @torch.no_grad()
+    def analysis_matrix(self) -> torch.Tensor:
+        """Complex ``(n_freqs, frame_length)`` map from a raw frame to the bins, window included."""
+        t = self.transform_matrix()[:, :self.frame_length]  # (n_freqs, frame_length)
+        return t * self.frame_window().to(t.dtype)
+
+    # --- the pipeline -----------------------------------------------------------------------------------------
+    def pad(self, x: torch.Tensor) -> torch.Tensor:
+        """The signal the frames are cut from: ``(..., time) -> (..., time')`` (centring or Kaldi's mirroring)."""
+        cfg = self.config
+        if cfg.framing == "stft":
+            return F.center_pad(x, cfg.n_fft, cfg.pad_mode) if cfg.center else x
+        return x if cfg.snip_edges else F.kaldi_mirror_pad(x, cfg.win_length, cfg.hop_length)
+
     def num_frames(self, n_samples):
         """Frames produced for ``n_samples`` samples (an int or an integer tensor such as ``lengths``)."""
-        return F.num_frames(n_samples, self.n_fft, self.hop_length, self.center)
+        cfg = self.config
+        if cfg.framing == "stft":
+            n = F.num_frames(n_samples, cfg.n_fft, cfg.hop_length, cfg.center)
+        elif cfg.snip_edges:
+            n = F.count_frames(n_samples, cfg.win_length, cfg.hop_length)
+        else:
+            n = (n_samples + cfg.hop_length // 2) // cfg.hop_length
+        if cfg.drop_last:
+            n = (n - 1).clamp_min(0) if isinstance(n, torch.Tensor) else max(0, n - 1)
+        return n
+
+    def min_samples(self) -> tuple[int, str]:
+        """The fewest samples that give one frame, and what needs them."""
+        cfg = self.config
+        if cfg.framing == "stft" and cfg.center and cfg.pad_mode == "reflect":
+            need, why = cfg.n_fft // 2 + 1, f"reflect padding by n_fft // 2 = {cfg.n_fft // 2}"
+        elif cfg.framing == "stft" and not cfg.center:
+            need, why = cfg.n_fft, "one frame of n_fft"
+        elif cfg.framing == "kaldi" and cfg.snip_edges:
+            need, why = cfg.win_length, "one frame of win_length (snip_edges)"
+        else:
+            need, why = 1, "one frame"
+        while self.num_frames(need) < 1:  # centred frames, a dropped last frame: a hop or two more
+            need += 1
+        return need, why + (" and a last frame to drop" if cfg.drop_last else "")
 
     def check_input(self, waveform, lengths=None, sample_rate=None) -> None:
         """Raise ``ValueError`` when ``forward`` cannot take these arguments (see ``kfront.frontend._checks``)."""
-        check_waveform(waveform, lengths, sample_rate, expected_sample_rate=self.sample_rate, n_fft=self.n_fft,
-                       center=self.center)
+        check_samples(waveform, sample_rate, expected_sample_rate=self.sample_rate,
+                      sample_format=self.config.sample_format)
+        check_num_samples(waveform.shape[-1], *self.min_samples())
+        if lengths is not None:
+            check_lengths(lengths, waveform)
+
+    def features_from_padded(self, padded: torch.Tensor) -> torch.Tensor:
+        """Features of every frame of an already padded signal: ``(..., time') -> (..., n_features, frames)``."""
+        cfg = self.config
+        frames = F.frame(padded, cfg.frame_length, cfg.hop_length)  # (..., frames, frame_length)
+        if cfg.drop_last:
+            frames = frames[..., :-1, :]
+        energy = None
+        if cfg.remove_dc_offset:
+            frames = F.remove_dc_offset(frames)
+        if cfg.energy is not None and cfg.raw_energy:
+            energy = F.log_energy(frames, cfg.energy_floor)  # (..., frames)
+        if cfg.preemphasis > 0:
+            frames = F.preemphasis(frames, cfg.preemphasis)
+        if cfg.energy is not None and not cfg.raw_energy:
+            energy = F.log_energy(frames * self.frame_window(), cfg.energy_floor)
+        power = self.power_spectrum(frames)  # (..., frames, n_freqs)
+        feats = F.compress(torch.matmul(power, self.filterbank()), cfg.log_scale, cfg.log_floor,
+                           cfg.log_offset)  # (..., frames, n_mels)
+        return self._finish(feats, energy).transpose(-1, -2)  # (..., n_features, frames)
+
+    def _finish(self, feats: torch.Tensor, energy: torch.Tensor | None) -> torch.Tensor:
+        """The stages after the log: dynamic-range floor, affine, DCT, lifter, energy, deltas, context."""
+        cfg = self.config
+        if cfg.dynamic_range is not None:
+            feats = F.floor_dynamic_range(feats, cfg.dynamic_range)
+        if cfg.feature_shift != 0 or cfg.feature_scale != 1:
+            feats = (feats + cfg.feature_shift) * cfg.feature_scale
+        dct = self.dct_matrix()
+        if dct is not None:
+            feats = torch.matmul(feats, dct)  # (..., frames, n_mfcc)
+            if self.lifter_coeffs is not None:
+                feats = feats * self.lifter_coeffs
+        if cfg.energy == "c0":
+            feats = torch.cat((energy.unsqueeze(-1), feats[..., 1:]), -1)
+        elif cfg.energy == "prepend":
+            feats = torch.cat((energy.unsqueeze(-1), feats), -1)  # (..., frames, 1 + n_mels)
+        if cfg.deltas > 0:
+            orders = [feats]
+            for _ in range(cfg.deltas):
+                orders.append(F.deltas(orders[-1], cfg.delta_window))
+            feats = torch.cat(orders, -1)  # (..., frames, base * (1 + deltas))
+        if sum(cfg.context) > 0:
+            feats = F.context_window(feats, *cfg.context)  # (..., frames, n * (1 + left + right))
+        return feats
 
     def forward(self, waveform: torch.Tensor, lengths: torch.Tensor | None = None, sample_rate: int | None = None):
         """
         Args:
-            waveform (Tensor): ``(..., time)`` real floating-point audio (cast to the front-end's dtype).
+            waveform (Tensor): ``(..., time)`` real floating-point audio (cast to the front-end's dtype); for the
+                Kaldi conventions also ``int16`` PCM.
             lengths (LongTensor, optional): ``(batch,)`` valid samples of each item of a padded batch
                 ``(batch, ..., time)``. (Default: ``None``)
             sample_rate (int, optional): rate of ``waveform``; checked against the front-end's. (Default: ``None``)
@@ -81,6 +237,7 @@ class FrontendBase(nn.Module):
         Returns:
             Tensor: ``(..., n_features, frames)``; with ``lengths``, the tuple ``(features, frame_lengths)``
             where ``frame_lengths`` ``(batch,)`` counts the frames of each item (frames past it see padding).
+            Utterance-level stages (a dynamic-range floor, deltas) see the whole padded item, as the toolkits do.
 
         Under ``torch.autocast`` the whole front-end runs in its own dtype (float32 by default): the power
         spectrum overflows float16 and its log loses most of bfloat16's digits, and the front-end is a small
@@ -88,9 +245,7 @@ class FrontendBase(nn.Module):
         """
         self.check_input(waveform, lengths, sample_rate)
         with torch.autocast(device_type=waveform.device.type, enabled=False):
-            x = waveform.to(self.dtype)
-            padded = F.center_pad(x, self.n_fft) if self.center else x
-            feats = self.features_from_padded(padded)  # (..., n_features, frames)
+            feats = self.features_from_padded(self.pad(waveform.to(self.dtype)))  # (..., n_features, frames)
         if lengths is None:
             return feats
         return feats, self.num_frames(lengths.long())
@@ -101,6 +256,13 @@ class FrontendBase(nn.Module):
         return StreamingFrontend(self)
 
     def extra_repr(self) -> str:
-        return (f"sample_rate={self.sample_rate}, n_fft={self.n_fft}, win_length={self.win_length}, "
+        return ((f"convention={self.convention!r}, " if self.convention else "") + f"sample_rate={self.sample_rate}, n_fft={self.n_fft}, win_length={self.win_length}, "
                 f"hop_length={self.hop_length}, n_mels={self.n_mels}, f_min={self.f_min}, f_max={self.f_max}, "
                 f"output={self.output!r}, n_features={self.n_features}, center={self.center}")
+
+
+def mel_filterbank_of(config: FeatureConfig, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """The ``(n_freqs, n_mels)`` mel filterbank ``config`` describes, built in float64 and cast."""
+    return F.mel_filterbank(config.n_freqs, config.f_min, config.f_max, config.n_mels, config.sample_rate, dtype,
+                            scale=config.mel_scale, shape=config.filter_shape, norm=config.mel_norm,
+                            grid=config.freq_grid, n_fft=config.n_fft)

@@ -52,8 +52,9 @@ def kmatrix_spectrum(frames: torch.Tensor, window: torch.Tensor, twiddle: torch.
     """Windowed K-matrix transform of real frames.
 
     Args:
-        frames (Tensor): ``(..., n_fft)`` real (may be a strided view).
-        window (Tensor): ``(n_fft,)``.
+        frames (Tensor): ``(..., L)`` real (may be a strided view), ``L <= n_fft``: a frame zero-padded at the end
+            to ``n_fft`` samples (Kaldi's framing) needs no copy.
+        window (Tensor): ``(L,)``.
         twiddle (Tensor): the K-matrix's ``(nstacks, nblocks, log2 size, size / 2, 2, 2)`` complex twiddle.
         perm (LongTensor or None): the K-matrix's input permutation ``(size,)`` (``None``: identity); entries
             past its input length address the zero padding.
@@ -66,7 +67,7 @@ def kmatrix_spectrum(frames: torch.Tensor, window: torch.Tensor, twiddle: torch.
     Returns:
         Tensor: ``(..., n_freqs)``, complex, or real with ``power``.
     """
-    n_fft = frames.shape[-1]
+    length = frames.shape[-1]
     nstacks, size = twiddle.shape[0], 2 * twiddle.shape[3]
     if perm is None:
         perm = torch.arange(size, device=frames.device)
@@ -74,12 +75,16 @@ def kmatrix_spectrum(frames: torch.Tensor, window: torch.Tensor, twiddle: torch.
         # Fold the zero padding and the permutation into one gather, and the window into the first layer's
         # twiddles: K-matrix input j is frame sample perm[j] times its window value, or zero when perm[j] is past
         # the frame. The op takes the real frames as they are (no copy to complex, no pass for the window).
-        w = nn.functional.pad(window, (0, size - n_fft))[perm]  # (size,)
+        w = nn.functional.pad(window, (0, size - length))[perm]  # (size,)
         twiddle = _scale_first_layer(twiddle, w.to(twiddle.real.dtype), increasing_stride)
-        x = _gather(frames, perm.clamp(max=n_fft - 1)).to(twiddle.real.dtype)  # (..., size), real
+        x = _gather(frames, perm.clamp(max=length - 1)).to(twiddle.real.dtype)  # (..., size), real
     else:
+        n_fft = 2 * (n_freqs - 1)
         half = n_fft // 2
-        z = torch.view_as_complex((frames * window).unflatten(-1, (half, 2)))  # (..., half): x_2k + i x_2k+1
+        windowed = frames * window
+        if length < n_fft:
+            windowed = nn.functional.pad(windowed, (0, n_fft - length))  # (..., n_fft)
+        z = torch.view_as_complex(windowed.unflatten(-1, (half, 2)))  # (..., half): x_2k + i x_2k+1
         x = _gather(z, perm.clamp(max=half - 1))  # (..., size)
         if size > half:  # an expanded K-matrix: zero padding
             x = x * (perm < half).to(window.dtype)
@@ -92,5 +97,5 @@ def kmatrix_spectrum(frames: torch.Tensor, window: torch.Tensor, twiddle: torch.
     y = y.reshape(*y.shape[:-2], nstacks * size)  # (..., nstacks * size)
     if separation is None:
         return head_power(y, n_freqs) if power else y[..., :n_freqs]
-    spec = separate(y[..., :n_fft // 2], separation)  # (..., n_freqs)
+    spec = separate(y[..., :n_freqs - 1], separation)  # (..., n_freqs)
     return head_power(spec, n_freqs) if power else spec

@@ -1,12 +1,10 @@
 """What a trained front-end has learned: channel frequency responses, drift from the start, sizes."""
-import copy
 import math
 
 import torch
 from torch import nn
 
-from . import functional as F
-from ._spectrum import separation_init
+from ._base import count_learnable
 
 
 @torch.no_grad()
@@ -24,11 +22,11 @@ def frequency_response(frontend, n_points: int = 1024) -> tuple[torch.Tensor, to
     Returns:
         (Tensor, Tensor): ``freqs`` ``(n_points,)`` in Hz and ``response`` ``(n_mels, n_points)``, float64.
     """
-    a = frontend.analysis_matrix().to(torch.complex128).cpu()  # (n_freqs, n_fft)
+    a = frontend.analysis_matrix().to(torch.complex128).cpu()  # (n_freqs, frame_length)
     fb = frontend.filterbank().detach().to(torch.float64).cpu()  # (n_freqs, n_mels)
     freqs = torch.linspace(0.0, frontend.sample_rate / 2, n_points, dtype=torch.float64)
-    t = torch.arange(frontend.n_fft, dtype=torch.float64)
-    phase = 2 * math.pi * freqs[:, None] * t[None, :] / frontend.sample_rate  # (n_points, n_fft)
+    t = torch.arange(a.shape[-1], dtype=torch.float64)
+    phase = 2 * math.pi * freqs[:, None] * t[None, :] / frontend.sample_rate  # (n_points, frame_length)
     e = torch.polar(torch.ones_like(phase), phase)
     bins = ((e @ a.t()).abs().square() + (e.conj() @ a.t()).abs().square()) / 4  # (n_points, n_freqs)
     return freqs, (bins @ fb).t()  # (n_mels, n_points)
@@ -38,69 +36,56 @@ def _relative(now: torch.Tensor, start: torch.Tensor) -> float:
     return float(torch.linalg.vector_norm(now - start) / torch.linalg.vector_norm(start))
 
 
-def _dft(frontend) -> torch.Tensor:
-    device = frontend.filterbank().device
-    return torch.fft.rfft(torch.eye(frontend.n_fft, dtype=frontend.dtype, device=device), dim=0)  # (n_freqs, n_fft)
-
-
 @torch.no_grad()
 def current_kmatrix(frontend) -> torch.Tensor:
     """The ``(n_freqs, n_fft)`` map from a windowed frame to the bins: the DFT for fixed front-ends."""
-    transform = getattr(frontend, "transform_matrix", None)
-    return _dft(frontend) if transform is None else transform()
+    return frontend.transform_matrix()
 
 
 @torch.no_grad()
 def initial_kmatrix(frontend) -> torch.Tensor:
     """The ``(n_freqs, n_fft)`` map the front-end started from (the DFT for ``init="fft"``)."""
-    start = getattr(frontend, "twiddle_init", None)
-    if getattr(frontend, "kmatrix", None) is None or start is None:
-        return _dft(frontend)
-    twin = copy.deepcopy(frontend)
-    twin.kmatrix.twiddle.copy_(start)
-    if twin.separation is not None:
-        twin.separation.copy_(separation_init(twin.n_fft, twin.separation.dtype))
-    return twin.transform_matrix()
+    return frontend.initial_transform_matrix()
 
 
 @torch.no_grad()
 def kmatrix_drift(frontend) -> float:
     """``||K - K0||_F / ||K0||_F`` over the ``(n_freqs, n_fft)`` frame-to-bins map (window excluded); 0 for
-    fixed front-ends."""
-    if getattr(frontend, "kmatrix", None) is None:
+    front-ends without a K-matrix."""
+    if not frontend.has_kmatrix:
         return 0.0
-    return _relative(current_kmatrix(frontend), initial_kmatrix(frontend))
+    return _relative(frontend.transform_matrix(), frontend.initial_transform_matrix())
 
 
 @torch.no_grad()
 def initial_filterbank(frontend) -> torch.Tensor:
-    """The HTK mel filterbank ``(n_freqs, n_mels)`` every front-end starts from."""
-    fb = frontend.filterbank()
-    return F.mel_filterbank(frontend.n_freqs, frontend.f_min, frontend.f_max, frontend.n_mels,
-                            frontend.sample_rate, fb.dtype).to(fb.device)
+    """The mel filterbank ``(n_freqs, n_mels)`` the front-end started from (its convention's)."""
+    return frontend.initial_filterbank()
 
 
 @torch.no_grad()
 def filterbank_drift(frontend) -> float:
     """``||fb - fb0||_F / ||fb0||_F`` against the initial mel filterbank."""
-    return _relative(frontend.filterbank().detach(), initial_filterbank(frontend))
+    return _relative(frontend.filterbank().detach(), frontend.initial_filterbank())
 
 
 @torch.no_grad()
 def drift(frontend) -> dict[str, float]:
     """Relative drift of every stage from its initial value: ``kmatrix``, ``window``, ``filterbank``, ``dct``."""
     out = {"kmatrix": kmatrix_drift(frontend), "filterbank": filterbank_drift(frontend)}
-    window = getattr(frontend, "window", None)
-    if isinstance(window, torch.Tensor):
-        start = getattr(frontend, "window_init", None)  # fixed front-ends never move their window
-        out["window"] = 0.0 if start is None else _relative(window.detach(), start.to(window.device))
+    window = frontend.window_values().detach()
+    out["window"] = _relative(window, frontend.initial_window().to(window.device))
     if frontend.dct_matrix() is not None:
         dct = frontend.dct_matrix().detach()
-        out["dct"] = _relative(dct, F.create_dct(frontend.n_mfcc, frontend.n_mels, dct.dtype).to(dct.device))
+        out["dct"] = _relative(dct, frontend.initial_dct_matrix().to(dct.device))
     return out
 
 
 def count_parameters(module: nn.Module, learnable_only: bool = True) -> int:
-    """Real numbers in ``module``'s parameters (a complex entry counts 2); only trainable ones by default."""
-    return sum(p.numel() * (2 if p.is_complex() else 1) for p in module.parameters()
-               if p.requires_grad or not learnable_only)
+    """Real numbers in ``module``'s parameters (a complex entry counts 2); only trainable ones by default.
+
+    For a front-end, its own answer (:meth:`~kfront.frontend.FrontendBase.num_learnable_parameters`, which a
+    frozen copy keeps from its source) is the one to report; this counts what a module holds now."""
+    if learnable_only:
+        return count_learnable(module)
+    return sum(p.numel() * (2 if p.is_complex() else 1) for p in module.parameters())

@@ -2,18 +2,21 @@
 
 ``freeze(frontend)`` returns a :class:`FrozenFrontend` holding buffers only. Two forms:
 
-- ``"dense"`` (default): the windowed K-matrix materialised as one real ``(2 * n_freqs, n_fft)`` matrix
+- ``"dense"`` (default): the windowed K-matrix materialised as one real ``(2 * n_freqs, frame_length)`` matrix
   (real and imaginary rows), applied to the frames with a matmul. Every exporter handles it (no complex
   tensors, which ONNX lacks), and on accelerators a matmul is the fastest way to apply a 512-point map.
 - ``"butterfly"``: the twiddles and the pure-PyTorch butterfly reference, ``O(n log n)`` per frame; keeps
   complex arithmetic, so it suits ``torch.export`` / TorchScript-free Python deployment, not ONNX.
+
+A frozen front-end answers the front-end contract with its source's values: its transform, its initial state,
+whether it has a K-matrix, what learned and how many parameters did, so diagnostics of a frozen, trained
+front-end report what was trained.
 """
 import torch
 
 from ..core import butterfly_multiply_reference
-from . import functional as F
-from ._spectrum import kmatrix_spectrum
 from ._base import FrontendBase
+from ._spectrum import kmatrix_spectrum
 
 FORMS = ("dense", "butterfly")
 
@@ -22,6 +25,14 @@ def _reference_multiply(twiddle: torch.Tensor, x: torch.Tensor, increasing_strid
     """The pure-PyTorch butterfly on ``(..., nstacks, n)``: standard ops only, whatever backend is loaded."""
     y = butterfly_multiply_reference(twiddle, x.reshape(-1, *x.shape[-2:]), increasing_stride)
     return y.reshape(x.shape)
+
+
+def _as_real(t: torch.Tensor | None) -> torch.Tensor | None:
+    """A detached real copy: complex tensors as their ``(..., 2)`` real view (exporters lack complex)."""
+    if t is None:
+        return None
+    t = t.detach()
+    return (torch.view_as_real(t) if t.is_complex() else t).clone().contiguous()
 
 
 class FrozenFrontend(FrontendBase):
@@ -33,59 +44,86 @@ class FrozenFrontend(FrontendBase):
     def __init__(self, frontend: FrontendBase, form: str = "dense"):
         if form not in FORMS:
             raise ValueError(f"form must be one of {FORMS}, got {form!r}")
-        if form == "butterfly" and not hasattr(frontend, "kmatrix"):
-            raise ValueError(f"form='butterfly' needs a front-end with a K-matrix, got {type(frontend).__name__}")
-        super().__init__(frontend.sample_rate, frontend.n_fft, frontend.win_length, frontend.hop_length,
-                         frontend.n_mels, frontend.f_min, frontend.f_max, frontend.n_mfcc, frontend.center,
-                         frontend.log_offset)
-        self.form = form
+        if form == "butterfly" and not (frontend.has_kmatrix and hasattr(frontend, "kmatrix")):
+            raise ValueError(f"form='butterfly' needs a front-end with a K-matrix module, got "
+                             f"{type(frontend).__name__}")
         dtype = frontend.dtype
+        super().__init__(frontend.config, dtype, convention=frontend.convention)
+        self.form = form
+        # The source's answers to the contract (see FrontendBase), kept as they were when frozen.
+        self._has_kmatrix, self._learn = frontend.has_kmatrix, tuple(frontend.learn)
+        self._num_learnable = frontend.num_learnable_parameters()
         with torch.no_grad():
-            fb = frontend.filterbank().detach().to(dtype).clone()
+            self.register_buffer("window", frontend.window_values().detach().to(dtype).clone())  # (win_length,)
+            self.register_buffer("fb", frontend.filterbank().detach().to(dtype).clone())  # (n_freqs, n_mels)
             dct = frontend.dct_matrix()
-            self.register_buffer("fb", fb)  # (n_freqs, n_mels)
             self.register_buffer("dct_mat", None if dct is None else dct.detach().to(dtype).clone())
+            self.register_buffer("transform", _as_real(frontend.transform_matrix()))  # (n_freqs, n_fft, 2)
+            self.register_buffer("transform_init", _as_real(frontend.initial_transform_matrix()))
+            self.register_buffer("window_init", _as_real(frontend.initial_window()))
+            self.register_buffer("fb_init", _as_real(frontend.initial_filterbank()))
+            self.register_buffer("dct_init", _as_real(frontend.initial_dct_matrix()))
             if form == "dense":
-                a = frontend.analysis_matrix()  # (n_freqs, n_fft) complex, window included
+                a = frontend.analysis_matrix()  # (n_freqs, frame_length) complex, window included
                 self.register_buffer("weight", torch.cat((a.real, a.imag)).to(dtype).contiguous())
             else:
                 km = frontend.kmatrix
                 self.register_buffer("twiddle", km.twiddle.detach().clone())
                 self.register_buffer("perm", None if km.perm is None else km.perm.clone())  # (size,)
-                self.register_buffer("window", F.pad_window(frontend.window.detach(), self.n_fft).clone())
                 sep = frontend.separation
                 self.register_buffer("separation", None if sep is None else sep.detach().clone())
                 self.increasing_stride = km.increasing_stride
 
+    # --- the contract: the source's values --------------------------------------------------------------------
     @property
     def dtype(self) -> torch.dtype:
         return self.fb.dtype
 
-    def _spectrum(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Real and imaginary parts ``(..., n_freqs)`` of the windowed transform of frames ``(..., n_fft)``."""
-        if self.form == "dense":
-            y = torch.matmul(frames, self.weight.t())  # (..., 2 n_freqs)
-            return y[..., :self.n_freqs], y[..., self.n_freqs:]
-        y = kmatrix_spectrum(frames, self.window, self.twiddle, self.perm, self.increasing_stride, self.n_freqs,
-                             self.separation, multiply=_reference_multiply)  # (..., n_freqs)
-        return y.real, y.imag
+    @property
+    def has_kmatrix(self) -> bool:
+        return self._has_kmatrix
 
-    def features_from_padded(self, padded: torch.Tensor) -> torch.Tensor:
-        frames = F.frame(padded, self.n_fft, self.hop_length)  # (..., frames, n_fft)
-        re, im = self._spectrum(frames)  # (..., frames, n_freqs) each
-        power = re.square() + im.square()
-        return F.power_to_features(power, self.fb, self.log_offset, self.dct_mat)
+    @property
+    def learn(self) -> tuple:
+        return self._learn
 
-    @torch.no_grad()
-    def analysis_matrix(self) -> torch.Tensor:
-        re, im = self._spectrum(torch.eye(self.n_fft, dtype=self.dtype, device=self.fb.device))  # (n_fft, n_freqs)
-        return torch.complex(re, im).t()  # (n_freqs, n_fft)
+    def num_learnable_parameters(self) -> int:
+        return self._num_learnable
+
+    def transform_matrix(self) -> torch.Tensor:
+        return torch.view_as_complex(self.transform)
+
+    def initial_transform_matrix(self) -> torch.Tensor:
+        return torch.view_as_complex(self.transform_init)
+
+    def window_values(self) -> torch.Tensor:
+        return self.window
+
+    def initial_window(self) -> torch.Tensor:
+        return self.window_init
 
     def filterbank(self) -> torch.Tensor:
         return self.fb
 
+    def initial_filterbank(self) -> torch.Tensor:
+        return self.fb_init
+
     def dct_matrix(self) -> torch.Tensor | None:
         return self.dct_mat
+
+    def initial_dct_matrix(self) -> torch.Tensor | None:
+        return self.dct_init
+
+    # --- the transform ----------------------------------------------------------------------------------------
+    def power_spectrum(self, frames: torch.Tensor) -> torch.Tensor:
+        if self.form == "dense":
+            y = torch.matmul(frames, self.weight.t())  # (..., 2 n_freqs)
+            re, im = y[..., :self.n_freqs], y[..., self.n_freqs:]
+        else:
+            y = kmatrix_spectrum(frames, self.frame_window(), self.twiddle, self.perm, self.increasing_stride,
+                                 self.n_freqs, self.separation, multiply=_reference_multiply)  # (..., n_freqs)
+            re, im = y.real, y.imag
+        return re.square() + im.square()
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", form={self.form!r}"
@@ -95,7 +133,8 @@ def freeze(frontend: FrontendBase, form: str = "dense") -> FrozenFrontend:
     """A parameter-free copy of ``frontend`` (its current values) for deployment and export.
 
     Args:
-        frontend: a :class:`~kfront.KaleidoFrontend`, :class:`~kfront.MFCC` or :class:`~kfront.Fbank`.
+        frontend: any front-end of this package (:class:`~kfront.KaleidoFrontend`, :class:`~kfront.MFCC`,
+            :class:`~kfront.Fbank`, a frozen one).
         form (str): ``"dense"`` or ``"butterfly"`` (see the module docstring). (Default: ``"dense"``)
 
     Returns:

@@ -1,68 +1,68 @@
-"""The fixed front-ends: log-mel filterbanks (:class:`Fbank`) and MFCCs (:class:`MFCC`) on ``torchaudio``.
+"""The fixed front-ends: log-mel filterbanks (:class:`Fbank`) and MFCCs (:class:`MFCC`), with ``torch.fft``.
 
-Same conventions as ``torchaudio.transforms.MelSpectrogram`` / ``MFCC(log_mels=True)``: ``center=True`` reflect
-padding, power 2, HTK mel scale without normalisation, ``log(mel + 1e-6)``, orthonormal DCT-II. These are the
-baselines :class:`~kfront.frontend.kaleido.KaleidoFrontend` equals at initialisation.
+They run the pipeline of a :class:`~kfront.frontend.config.FeatureConfig` with the FFT as the transform: the
+baselines :class:`~kfront.KaleidoFrontend` equals at initialisation, and the fixed twins of every convention
+(``Fbank(convention="kaldi-fbank")`` is Kaldi's fbank; the default ``"torchaudio"`` convention is
+``torchaudio.transforms.MelSpectrogram`` / ``MFCC(log_mels=True)`` with kfront's defaults: ``center=True``
+reflect padding, power 2, HTK mel scale without normalisation, ``log(mel + 1e-6)``, orthonormal DCT-II).
 """
 import torch
-import torchaudio
 
 from . import functional as F
-from ._base import FrontendBase, resolve_dtype
+from ._base import FrontendBase, mel_filterbank_of, resolve_dtype
+from .conventions import get_convention
 
 
 class Fbank(FrontendBase):
-    """Log-mel filterbank features ``log(mel(|STFT|^2) + log_offset)``.
+    """Log-mel filterbank features ``log(mel(|FFT|^2))`` under a named convention.
 
     Args:
-        sample_rate (int): rate of the input audio (Hz). (Default: ``16000``)
-        n_fft (int): FFT size. (Default: ``512``)
-        win_length (int or None): window length, ``<= n_fft``; ``None`` means ``n_fft``. (Default: ``400``)
-        hop_length (int or None): hop between frames; ``None`` means ``win_length // 2``. (Default: ``160``)
-        n_mels (int): mel filters. (Default: ``40``)
-        f_min (float): lowest filter edge (Hz). (Default: ``0.0``)
-        f_max (float or None): highest filter edge (Hz); ``None`` means ``sample_rate // 2``. (Default: ``None``)
-        window (str or Tensor): ``"hamming"``, ``"hann"``, ``"blackman"``, ``"rectangular"`` (periodic) or a
-            ``(win_length,)`` tensor. (Default: ``"hamming"``)
-        center (bool): reflect-pad ``n_fft // 2`` samples at both ends so that frame ``t`` is centred at
-            ``t * hop_length``. (Default: ``True``)
-        log_offset (float): added to the mel energies before the log. (Default: ``1e-6``)
+        convention (str): ``"torchaudio"`` (default: kfront's log-mel), ``"kaldi-fbank"``, ``"whisper"``,
+            ``"speechbrain-fbank"``, ``"espnet"``; see :mod:`kfront.frontend.conventions`.
         dtype (torch.dtype, optional): ``torch.float32`` or ``torch.float64``; constants are built in float64
             and cast. (Default: the default dtype)
+        **feature_args: overrides of the convention, with torchaudio's names: ``sample_rate`` (16000),
+            ``n_fft`` (512), ``win_length`` (400; ``None`` is ``n_fft``), ``hop_length`` (160; ``None`` is
+            ``win_length // 2``), ``n_mels`` (40), ``f_min`` (0), ``f_max`` (``None``: Nyquist), ``window``
+            (``"hamming"``, ``"hann"``, ``"blackman"``, ``"rectangular"``, ``"povey"`` or a tensor), ``center``
+            (``True``), ``log_offset`` (1e-6), and every other field of
+            :class:`~kfront.frontend.config.FeatureConfig`. (Defaults shown for ``"torchaudio"``.)
 
     Example:
         >>> fbank = Fbank(sample_rate=16000, n_mels=40)
         >>> feats = fbank(torch.randn(2, 16000))  # (2, 40, 101)
         >>> feats, frame_lengths = fbank(torch.randn(2, 16000), lengths=torch.tensor([16000, 8000]))
+        >>> kaldi = Fbank(convention="kaldi-fbank", n_mels=80)  # icefall / lhotse's 80-bin fbank
     """
 
-    def __init__(self, sample_rate: int = 16000, n_fft: int = 512, win_length: int | None = 400,
-                 hop_length: int | None = 160, n_mels: int = 40, f_min: float = 0.0, f_max: float | None = None,
-                 window="hamming", center: bool = True, log_offset: float = 1e-6, dtype: torch.dtype | None = None,
-                 *, _n_mfcc: int | None = None):
-        super().__init__(sample_rate, n_fft, win_length, hop_length, n_mels, f_min, f_max, _n_mfcc, center,
-                         log_offset)
+    _OUTPUT = "fbank"
+
+    def __init__(self, *, convention: str = "torchaudio", dtype: torch.dtype | None = None, **feature_args):
+        config = get_convention(convention, **{"output": self._OUTPUT, **feature_args})
+        if config.output != self._OUTPUT:
+            raise ValueError(f"{type(self).__name__} computes output={self._OUTPUT!r}, got output={config.output!r}")
         dtype = resolve_dtype(dtype)
-        self.register_buffer("window", F.make_window(window, self.win_length).to(dtype))  # (win_length,)
-        fb = F.mel_filterbank(self.n_freqs, self.f_min, self.f_max, n_mels, sample_rate, dtype)
-        self.register_buffer("fb", fb)  # (n_freqs, n_mels)
-        dct = F.create_dct(_n_mfcc, n_mels, dtype) if _n_mfcc is not None else None
+        super().__init__(config, dtype, convention=convention)
+        self.register_buffer("window", F.make_window(config.window, config.win_length, dtype, config.periodic))
+        self.register_buffer("fb", mel_filterbank_of(config, dtype))  # (n_freqs, n_mels)
+        dct = F.create_dct(config.n_mfcc, config.n_mels, dtype) if config.output == "mfcc" else None
         self.register_buffer("dct_mat", dct)  # (n_mels, n_mfcc) or None
 
     @property
     def dtype(self) -> torch.dtype:
         return self.fb.dtype
 
-    def features_from_padded(self, padded: torch.Tensor) -> torch.Tensor:
-        spec = torchaudio.functional.spectrogram(
-            padded, pad=0, window=self.window, n_fft=self.n_fft, hop_length=self.hop_length,
-            win_length=self.win_length, power=2.0, normalized=False, center=False)  # (..., n_freqs, frames)
-        return F.power_to_features(spec.transpose(-1, -2), self.fb, self.log_offset, self.dct_mat)
+    def power_spectrum(self, frames: torch.Tensor) -> torch.Tensor:
+        # |.|^2 as abs().pow(2), torchaudio.functional.spectrogram's formula: bitwise the same as torchaudio
+        spec = torch.fft.rfft(frames * self.frame_window(), n=self.n_fft)  # (..., n_freqs)
+        return spec.abs().pow(2.0)
 
     @torch.no_grad()
-    def analysis_matrix(self) -> torch.Tensor:
-        dft = torch.fft.rfft(torch.eye(self.n_fft, dtype=self.dtype, device=self.fb.device), dim=0)  # (n_freqs, n_fft)
-        return dft * F.pad_window(self.window, self.n_fft)
+    def transform_matrix(self) -> torch.Tensor:
+        return torch.fft.rfft(torch.eye(self.n_fft, dtype=self.dtype, device=self.fb.device), dim=0)
+
+    def window_values(self) -> torch.Tensor:
+        return self.window
 
     def filterbank(self) -> torch.Tensor:
         return self.fb
@@ -75,7 +75,8 @@ class MFCC(Fbank):
     """MFCCs: the orthonormal DCT-II of :class:`Fbank`'s log-mel energies, first ``n_mfcc`` coefficients.
 
     Args:
-        n_mfcc (int): coefficients kept, ``<= n_mels``. (Default: ``13``)
+        convention (str): ``"torchaudio"`` (default), ``"kaldi-mfcc"`` or ``"speechbrain-mfcc"``.
+        n_mfcc (int): coefficients kept, ``<= n_mels``. (Default: the convention's; 13 for ``"torchaudio"``)
         others: as for :class:`Fbank`.
 
     Example:
@@ -83,10 +84,4 @@ class MFCC(Fbank):
         >>> feats = mfcc(torch.randn(16000))  # (13, 101)
     """
 
-    def __init__(self, sample_rate: int = 16000, n_fft: int = 512, win_length: int | None = 400,
-                 hop_length: int | None = 160, n_mels: int = 40, n_mfcc: int = 13, f_min: float = 0.0,
-                 f_max: float | None = None, window="hamming", center: bool = True, log_offset: float = 1e-6,
-                 dtype: torch.dtype | None = None):
-        super().__init__(sample_rate, n_fft, win_length, hop_length, n_mels, f_min, f_max, window, center,
-                         log_offset, dtype, _n_mfcc=n_mfcc)
-
+    _OUTPUT = "mfcc"

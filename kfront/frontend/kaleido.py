@@ -1,16 +1,18 @@
 """``KaleidoFrontend``: the MFCC / log-mel pipeline with a learnable K-matrix in place of the FFT."""
+import copy
+
 import torch
 from torch import nn
 
 from ..core import KMatrix
+from ..core.permutation import is_power_of_2
 from . import functional as F
+from ._base import FrontendBase, mel_filterbank_of, resolve_dtype
 from ._spectrum import kmatrix_spectrum, separation_init
-from ._base import FrontendBase, resolve_dtype
-from ._checks import is_power_of_2
+from .conventions import get_convention
 
 STAGES = ("kmatrix", "window", "filterbank", "dct")
 FILTERBANKS = ("triangular", "free")
-OUTPUTS = ("fbank", "mfcc")
 REAL_INPUTS = ("complex", "packed")
 
 
@@ -32,10 +34,13 @@ def resolve_learn(learn, output: str) -> tuple[str, ...]:
 class KaleidoFrontend(FrontendBase):
     """Log-mel or MFCC features whose DFT is a learnable K-matrix (Dao et al., "Kaleidoscope", ICLR 2020).
 
-    Pipeline, per frame of ``n_fft`` samples: window -> K-matrix (complex) -> power ``|.|^2`` of
-    ``n_fft // 2 + 1`` bins -> mel filterbank -> ``log(. + log_offset)`` -> (``output="mfcc"``) orthonormal
-    DCT-II. With ``init="fft"`` the K-matrix is the DFT exactly, so the module equals :class:`~kfront.MFCC` /
-    :class:`~kfront.Fbank` built with the same arguments until it trains.
+    Pipeline, per frame: (DC removal, pre-emphasis) -> window -> K-matrix (complex) -> power ``|.|^2`` of
+    ``n_fft // 2 + 1`` bins -> mel filterbank -> log -> (dynamic-range floor, DCT, lifter, energy, deltas), each
+    fixed stage as the ``convention`` defines it (:mod:`kfront.frontend.conventions`: ``"torchaudio"``,
+    ``"kaldi-fbank"``, ``"kaldi-mfcc"``, ``"whisper"``, ``"speechbrain-fbank"``, ``"speechbrain-mfcc"``,
+    ``"espnet"``). With ``init="fft"`` the K-matrix is the DFT exactly, so the module equals the fixed twin
+    (:class:`~kfront.Fbank` / :class:`~kfront.MFCC` with the same convention and arguments, and the toolkit's own
+    extractor) until it trains.
 
     Real frames (``real_input``):
 
@@ -51,19 +56,18 @@ class KaleidoFrontend(FrontendBase):
       K-matrix too (products and sums of K-matrices, diagonals, permutations and a conjugation of a K-matrix
       stay in the hierarchy, at a larger width and expansion), but a narrower family than ``"complex"`` at
       the same width: only bins ``k`` and ``n/2 - k`` are mixed after the transform, and even and odd samples
-      enter through one fixed pairing. Not the default for that reason.
+      enter through one fixed pairing. Not the default for that reason. Needs an even ``n_fft``.
 
-    The bit-reversal permutation of the K-matrix's input and its zero padding are folded into the framing
-    gather, so they cost one copy of the frames; with ``"complex"`` the window is folded into the K-matrix's
-    first butterfly factor, and the real frames go to the op without a copy to complex. On CPU the power (and
-    with ``"packed"`` the separation before it) is computed by the fused op straight from the transform's tiles
-    (:func:`kfront.core.multiply.butterfly_multiply_power`), so the complex spectrum is never stored.
+    The K-matrix's input permutation and its zero padding are folded into the framing gather, so they cost one
+    copy of the frames; with ``"complex"`` the window is folded into the K-matrix's first butterfly factor, and
+    the real frames go to the op without a copy to complex. Where the compiled op has a fused power kernel, the
+    power (and with ``"packed"`` the separation before it) is computed straight from the transform's tiles, so the
+    complex spectrum is never stored.
 
     Args:
-        sample_rate, n_fft, win_length, hop_length, n_mels, f_min, f_max, window, center, log_offset, dtype:
-            as for :class:`~kfront.Fbank` (``n_fft`` must be a power of 2).
-        output (str): ``"fbank"`` (log-mel, ``n_mels`` features) or ``"mfcc"`` (``n_mfcc``). (Default: ``"fbank"``)
-        n_mfcc (int): MFCCs kept with ``output="mfcc"``. (Default: ``13``)
+        convention (str): the fixed stages and their defaults. (Default: ``"torchaudio"``)
+        output (str, optional): ``"fbank"`` (log-mel) or ``"mfcc"``, where the convention defines both
+            (``"torchaudio"``; its default is ``"fbank"``, 13 cepstra for ``"mfcc"``). (Default: the convention's)
         kmatrix_width (int): width ``w`` of the K-matrix, a product of ``w`` factors ``B B*``. (Default: ``1``)
         learn (str or iterable of str): stages that train, among ``"kmatrix"``, ``"window"``, ``"filterbank"``,
             ``"dct"``; or ``"all"`` / ``"none"``. Frozen stages are buffers; the state dict has the same keys
@@ -72,45 +76,49 @@ class KaleidoFrontend(FrontendBase):
         init (str): K-matrix initialisation: ``"fft"`` (the DFT, exact) or ``"identity"``, ``"ortho"``,
             ``"randn"`` (kept in the buffer ``twiddle_init`` to measure drift). (Default: ``"fft"``)
         filterbank (str): how a learnable filterbank stays non-negative.
-            ``"triangular"``: triangles whose ``n_mels + 2`` edges on the mel scale are parameterised by the
-            logs of their spacings (``n_mels + 1`` parameters; the lowest edge stays at ``f_min``). Exact at init,
-            non-negative and ordered by construction, and the filters can move, widen and narrow: their support
-            moves with them. Their shape stays triangular. Spacings are bounded to ``[e^-7, e^4]`` times the
-            initial one.
+            ``"triangular"``: the convention's filters (triangles on Hz or on the mel axis, Slaney-normalised or
+            not) whose ``n_mels + 2`` edges on the convention's mel scale are parameterised by the logs of their
+            spacings (``n_mels + 1`` parameters; the lowest edge stays at ``f_min``). Exact at init, non-negative
+            and ordered by construction, and the filters can move, widen and narrow: their support moves with
+            them. Spacings are bounded to ``[e^-7, e^4]`` times the initial one.
             ``"free"``: every weight is ``w ** 2``, ``w`` initialised to ``sqrt(mel)`` (exact up to rounding);
             any non-negative shape inside the initial support, ``n_freqs * n_mels`` parameters, but a weight
-            that is zero gets no gradient, so no filter can reach a bin outside its triangle.
+            that is zero gets no gradient, so no filter can reach a bin outside its initial support.
             (Default: ``"triangular"``)
         kmatrix_expansion (int): expansion ``e`` of the K-matrix (a power of 2). (Default: ``1``)
         real_input (str): ``"complex"`` or ``"packed"``, see above. (Default: ``"complex"``)
+        dtype (torch.dtype, optional): ``torch.float32`` or ``torch.float64``. (Default: the default dtype)
+        **feature_args: overrides of the convention's fixed stages, as for :class:`~kfront.Fbank`
+            (``sample_rate``, ``n_fft``, ``win_length``, ``hop_length``, ``n_mels``, ``f_min``, ``f_max``,
+            ``window``, ``n_mfcc``, ``center``, ``log_offset``, ...; every field of
+            :class:`~kfront.frontend.config.FeatureConfig`).
 
     Example:
         >>> frontend = KaleidoFrontend(output="mfcc", learn=("kmatrix", "filterbank"))
         >>> feats = frontend(torch.randn(4, 16000))  # (4, 13, 101), equal to MFCC() at init
         >>> feats, frame_lengths = frontend(wave, lengths=torch.tensor([16000, 12000, 9000, 4000]))
+        >>> whisper = KaleidoFrontend(convention="whisper")  # (..., 80, frames): Whisper's log-mel at init
     """
 
-    def __init__(self, sample_rate: int = 16000, n_fft: int = 512, win_length: int | None = 400,
-                 hop_length: int | None = 160, n_mels: int = 40, f_min: float = 0.0, f_max: float | None = None,
-                 window="hamming", output: str = "fbank", n_mfcc: int = 13, kmatrix_width: int = 1,
+    def __init__(self, *, convention: str = "torchaudio", output: str | None = None, kmatrix_width: int = 1,
                  learn=("kmatrix",), init: str = "fft", filterbank: str = "triangular", kmatrix_expansion: int = 1,
-                 real_input: str = "complex", center: bool = True, log_offset: float = 1e-6,
-                 dtype: torch.dtype | None = None):
-        if output not in OUTPUTS:
-            raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+                 real_input: str = "complex", dtype: torch.dtype | None = None, **feature_args):
+        if output is not None:
+            feature_args["output"] = output
+        config = get_convention(convention, **feature_args)
         if filterbank not in FILTERBANKS:
             raise ValueError(f"filterbank must be one of {FILTERBANKS}, got {filterbank!r}")
         if real_input not in REAL_INPUTS:
             raise ValueError(f"real_input must be one of {REAL_INPUTS}, got {real_input!r}")
-        super().__init__(sample_rate, n_fft, win_length, hop_length, n_mels, f_min, f_max,
-                         n_mfcc if output == "mfcc" else None, center, log_offset)
+        n_fft = config.n_fft
         if not is_power_of_2(n_fft) or (real_input == "packed" and n_fft < 4):
             raise ValueError(f"n_fft must be a power of 2 for the K-matrix (>= 4 when packed), got {n_fft}")
         dtype = resolve_dtype(dtype)
-        self.learn = resolve_learn(learn, output)
+        super().__init__(config, dtype, convention=convention)
+        self._learn = resolve_learn(learn, config.output)
         self.init, self.filterbank_type, self.real_input = init, filterbank, real_input
 
-        window = F.make_window(window, self.win_length).to(dtype)  # (win_length,)
+        window = F.make_window(config.window, config.win_length, dtype, config.periodic)  # (win_length,)
         self._register("window", window, "window")
         self.register_buffer("window_init", window.clone(), persistent=False)  # rebuilt from the arguments
         k_in, k_out = (n_fft, self.n_freqs) if real_input == "complex" else (n_fft // 2, n_fft // 2)
@@ -119,7 +127,7 @@ class KaleidoFrontend(FrontendBase):
         if self.kmatrix.bias is not None or getattr(self.kmatrix, "_perm_at", "input") != "input":
             raise ValueError("KaleidoFrontend needs a K-matrix without bias whose permutation acts on its input")
         for p in self.kmatrix.parameters():
-            p.requires_grad_("kmatrix" in self.learn)
+            p.requires_grad_("kmatrix" in self._learn)
         cdtype = self.kmatrix.twiddle.dtype
         sep = separation_init(n_fft, cdtype) if real_input == "packed" else None
         self._register("separation", sep, "kmatrix")  # (2, n_freqs) complex, or None
@@ -127,23 +135,31 @@ class KaleidoFrontend(FrontendBase):
         self.register_buffer("twiddle_init", None if init == "fft" else self.kmatrix.twiddle.detach().clone())
 
         # Mel edges m_0 < ... < m_{n_mels+1}: m_0 fixed at f_min, spacings mel_step * exp(mel_log_steps).
-        self._mel_min = float(F.hz_to_mel(self.f_min))
-        self._mel_step = (float(F.hz_to_mel(self.f_max)) - self._mel_min) / (n_mels + 1)
+        scale = config.mel_scale
+        self._mel_min = float(F.hz_to_mel(config.f_min, scale))
+        self._mel_step = (float(F.hz_to_mel(config.f_max, scale)) - self._mel_min) / (config.n_mels + 1)
         if filterbank == "triangular":
-            self._register("mel_log_steps", torch.zeros(n_mels + 1, dtype=dtype), "filterbank")  # (n_mels + 1,)
+            self._register("mel_log_steps", torch.zeros(config.n_mels + 1, dtype=dtype), "filterbank")  # (n_mels + 1,)
         else:
-            fb0 = F.mel_filterbank(self.n_freqs, self.f_min, self.f_max, n_mels, sample_rate)
-            self._register("fb_sqrt", fb0.sqrt().to(dtype), "filterbank")  # (n_freqs, n_mels)
-        dct = F.create_dct(n_mfcc, n_mels, dtype) if output == "mfcc" else None
+            self._register("fb_sqrt", mel_filterbank_of(config).sqrt().to(dtype), "filterbank")  # (n_freqs, n_mels)
+        dct = F.create_dct(config.n_mfcc, config.n_mels, dtype) if config.output == "mfcc" else None
         self._register("dct_mat", dct, "dct")  # (n_mels, n_mfcc) or None
 
     def _register(self, name: str, tensor: torch.Tensor | None, stage: str) -> None:
-        if tensor is not None and stage in self.learn:
+        if tensor is not None and stage in self._learn:
             setattr(self, name, nn.Parameter(tensor))
         else:
             self.register_buffer(name, tensor)
 
-    # --- the pipeline -----------------------------------------------------------------------------------------
+    # --- the contract -----------------------------------------------------------------------------------------
+    @property
+    def has_kmatrix(self) -> bool:
+        return True
+
+    @property
+    def learn(self) -> tuple:
+        return self._learn
+
     @property
     def dtype(self) -> torch.dtype:
         tw = self.kmatrix.twiddle
@@ -152,13 +168,18 @@ class KaleidoFrontend(FrontendBase):
                              "imaginary part of complex parameters; build the front-end with dtype= instead")
         return {torch.complex64: torch.float32, torch.complex128: torch.float64}[tw.dtype]
 
+    def window_values(self) -> torch.Tensor:
+        return self.window
+
     def filterbank(self) -> torch.Tensor:
         """The ``(n_freqs, n_mels)`` non-negative filterbank, computed from its parameters (float64 inside)."""
         if self.filterbank_type == "free":
             return self.fb_sqrt.square()
+        cfg = self.config
         edges = self._edges_hz(self.mel_log_steps)  # (n_mels + 2,)
-        all_freqs = F.fft_frequencies(self.sample_rate, self.n_fft).to(edges.device)
-        return F.triangular_filterbank(all_freqs, edges).to(self.mel_log_steps.dtype)
+        all_freqs = F.fft_frequencies(cfg.sample_rate, cfg.n_fft, grid=cfg.freq_grid).to(edges.device)
+        fb = F.filterbank_from_edges(all_freqs, edges, cfg.filter_shape, cfg.mel_scale, cfg.mel_norm)
+        return fb.to(self.mel_log_steps.dtype)
 
     def mel_edges(self) -> torch.Tensor:
         """The ``n_mels + 2`` filter edges in Hz, float64 (``"triangular"`` filterbank only)."""
@@ -171,39 +192,50 @@ class KaleidoFrontend(FrontendBase):
         # never run to infinity (mel_to_hz overflows); past the bounds a spacing gets no gradient.
         steps = self._mel_step * torch.exp(log_steps.to(torch.float64).clamp(-7.0, 4.0))  # (n_mels + 1,)
         first = torch.full((1,), self._mel_min, dtype=torch.float64, device=steps.device)
-        return F.mel_to_hz(torch.cat((first, self._mel_min + torch.cumsum(steps, 0))))  # (n_mels + 2,)
+        mels = torch.cat((first, self._mel_min + torch.cumsum(steps, 0)))  # (n_mels + 2,)
+        return F.mel_to_hz(mels, self.config.mel_scale)
 
     def dct_matrix(self) -> torch.Tensor | None:
         return self.dct_mat
-
-    def spectrum(self, frames: torch.Tensor, window: torch.Tensor | None = None, power: bool = False) -> torch.Tensor:
-        """Windowed K-matrix transform of raw frames: ``(..., n_fft)`` real -> ``(..., n_freqs)`` complex.
-
-        ``window`` (``(n_fft,)``) replaces the module's zero-padded window, e.g. ones for the bare transform;
-        ``power=True`` returns the (real) power of the bins instead.
-        """
-        km = self.kmatrix
-        window = F.pad_window(self.window, self.n_fft) if window is None else window  # (n_fft,)
-        return kmatrix_spectrum(frames, window, km.twiddle, km.perm, km.increasing_stride, self.n_freqs,
-                                self.separation, power=power)
-
-    def features_from_padded(self, padded: torch.Tensor) -> torch.Tensor:
-        frames = F.frame(padded, self.n_fft, self.hop_length)  # (..., frames, n_fft)
-        power = self.spectrum(frames, power=True)  # (..., frames, n_freqs); no sqrt: finite grad at 0
-        return F.power_to_features(power, self.filterbank(), self.log_offset, self.dct_mat)
-
-    def _matrix(self, window: torch.Tensor | None) -> torch.Tensor:
-        eye = torch.eye(self.n_fft, dtype=self.dtype, device=self.kmatrix.twiddle.device)
-        return self.spectrum(eye, window).t()  # (n_freqs, n_fft)
-
-    @torch.no_grad()
-    def analysis_matrix(self) -> torch.Tensor:
-        return self._matrix(None)
 
     @torch.no_grad()
     def transform_matrix(self) -> torch.Tensor:
         """The ``(n_freqs, n_fft)`` complex map from a windowed frame to the bins (the DFT at ``init="fft"``)."""
         return self._matrix(torch.ones(self.n_fft, dtype=self.dtype, device=self.kmatrix.twiddle.device))
+
+    @torch.no_grad()
+    def initial_transform_matrix(self) -> torch.Tensor:
+        if self.twiddle_init is None:
+            return super().initial_transform_matrix()
+        twin = copy.deepcopy(self)
+        twin.kmatrix.twiddle.copy_(self.twiddle_init)
+        if twin.separation is not None:
+            twin.separation.copy_(separation_init(self.n_fft, twin.separation.dtype))
+        return twin.transform_matrix()
+
+    @torch.no_grad()
+    def initial_window(self) -> torch.Tensor:
+        return self.window_init.clone()
+
+    # --- the pipeline -----------------------------------------------------------------------------------------
+    def spectrum(self, frames: torch.Tensor, window: torch.Tensor | None = None, power: bool = False) -> torch.Tensor:
+        """Windowed K-matrix transform of raw frames: ``(..., L)`` real -> ``(..., n_freqs)`` complex, ``L <= n_fft``
+        samples (zero-padded at the end to ``n_fft``).
+
+        ``window`` (``(L,)``) replaces the module's frame window (:meth:`frame_window`), e.g. ones for the bare
+        transform; ``power=True`` returns the (real) power of the bins instead.
+        """
+        km = self.kmatrix
+        window = self.frame_window() if window is None else window  # (L,)
+        return kmatrix_spectrum(frames, window, km.twiddle, km.perm, km.increasing_stride, self.n_freqs,
+                                self.separation, power=power)
+
+    def power_spectrum(self, frames: torch.Tensor) -> torch.Tensor:
+        return self.spectrum(frames, power=True)  # (..., frames, n_freqs); no sqrt: finite grad at 0
+
+    def _matrix(self, window: torch.Tensor) -> torch.Tensor:
+        eye = torch.eye(self.n_fft, dtype=self.dtype, device=self.kmatrix.twiddle.device)
+        return self.spectrum(eye, window).t()  # (n_freqs, n_fft)
 
     def extra_repr(self) -> str:
         return (super().extra_repr() + f", learn={self.learn}, init={self.init!r}, "

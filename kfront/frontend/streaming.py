@@ -1,8 +1,11 @@
 """Chunked feature extraction that reproduces the offline frames exactly.
 
-With ``center=True`` the offline front-end reflect-pads ``n_fft // 2`` samples at both ends. The start is
-known once ``n_fft // 2 + 1`` samples have arrived; the end only when the caller says the stream is over, so
-the last frames (those that reach into the right padding) come from :meth:`StreamingFrontend.flush`.
+With ``center=True`` the offline front-end pads ``n_fft // 2`` samples at both ends (reflected or zeros). With
+reflection the start is known once ``n_fft // 2 + 1`` samples have arrived; the end only when the caller says the
+stream is over, so the last frames (those that reach into the right padding) come from
+:meth:`StreamingFrontend.flush`. Kaldi's snip-edges framing needs no padding. Conventions with a stage that needs
+the whole utterance (a dynamic-range floor, deltas, a dropped last frame, Kaldi's mirrored edges) cannot be
+streamed frame by frame, and :meth:`FrontendBase.stream` says so.
 Between the two, every frame is emitted as soon as its last sample has arrived, and computed by the same
 ``features_from_padded`` the offline call uses, so the frames are the same.
 """
@@ -29,7 +32,14 @@ class StreamingFrontend:
     """
 
     def __init__(self, frontend):
+        stages = frontend.config.utterance_stages
+        if stages:
+            raise ValueError(f"this front-end cannot be streamed: {', '.join(stages)} need(s) the whole utterance; "
+                             "compute the features offline with forward()")
         self.frontend = frontend
+        cfg = frontend.config
+        self._pad = cfg.n_fft // 2 if cfg.framing == "stft" and cfg.center else 0
+        self._reflect = self._pad > 0 and cfg.pad_mode == "reflect"
         self.reset()
 
     def reset(self) -> None:
@@ -46,17 +56,19 @@ class StreamingFrontend:
     def push(self, chunk: torch.Tensor, sample_rate: int | None = None) -> torch.Tensor:
         """Append ``chunk`` ``(..., time)``; return the newly completed frames ``(..., n_features, k)``."""
         fe = self.frontend
-        check_samples(chunk, sample_rate, expected_sample_rate=fe.sample_rate)
+        check_samples(chunk, sample_rate, expected_sample_rate=fe.sample_rate, sample_format=fe.config.sample_format)
         if self._lead is None:
             self._lead = chunk.shape[:-1]
         elif chunk.shape[:-1] != self._lead:
             raise ValueError(f"chunk has leading shape {tuple(chunk.shape[:-1])}, but this stream started with "
                              f"{tuple(self._lead)}")
         chunk = chunk.to(fe.dtype)
-        pad = fe.n_fft // 2 if fe.center else 0
+        pad = self._pad
         self._n_in += chunk.shape[-1]
         self._tail = self._cat(self._tail, chunk)[..., -(pad + 1):]
-        if self._head is not None or (fe.center and self._buf is None):
+        if pad and not self._reflect and self._buf is None:
+            chunk = torch.cat((chunk.new_zeros(*chunk.shape[:-1], pad), chunk), -1)  # left zero padding
+        elif self._head is not None or (self._reflect and self._buf is None):
             head = self._cat(self._head, chunk)
             if head.shape[-1] <= pad:  # the left reflection needs samples 1 .. pad
                 self._head = head
@@ -71,11 +83,13 @@ class StreamingFrontend:
         """End the stream: return the remaining frames (those that need the right padding) and reset."""
         fe = self.frontend
         try:
-            check_num_samples(self._n_in, fe.n_fft, fe.center)
-            if fe.center:
-                pad = fe.n_fft // 2
+            check_num_samples(self._n_in, *fe.min_samples())
+            pad = self._pad
+            if self._reflect:
                 self._append(self._tail[..., :-1].flip(-1)[..., :pad])  # right reflect padding
-            total_padded = self._n_in + (2 * (fe.n_fft // 2) if fe.center else 0)
+            elif pad:
+                self._append(self._tail.new_zeros(*self._lead, pad))  # right zero padding
+            total_padded = self._n_in + 2 * pad
             return self._emit(total_padded, self._tail)
         finally:
             self.reset()
@@ -98,13 +112,13 @@ class StreamingFrontend:
     def _emit(self, available: int, like: torch.Tensor) -> torch.Tensor:
         """Frames whose last sample has padded index < ``available``."""
         fe = self.frontend
-        n_fft, hop = fe.n_fft, fe.hop_length
-        ready = F.num_frames(available, n_fft, hop, center=False)  # frames f with f * hop + n_fft <= available
+        length, hop = fe.frame_length, fe.hop_length
+        ready = F.count_frames(available, length, hop)  # frames f with f * hop + frame_length <= available
         k = ready - self._emitted
         if k <= 0:
             return self._empty(like)
         start = self._emitted * hop - self._buf_start
-        segment = self._buf[..., start:start + (k - 1) * hop + n_fft]  # (..., (k - 1) hop + n_fft)
+        segment = self._buf[..., start:start + (k - 1) * hop + length]  # (..., (k - 1) hop + frame_length)
         with torch.autocast(device_type=segment.device.type, enabled=False):
             feats = fe.features_from_padded(segment)  # (..., n_features, k)
         self._emitted += k
