@@ -16,17 +16,6 @@ from kfront.frontend import functional as F
 INT16 = 32768.0
 
 
-def _takes_any_length() -> bool:
-    try:
-        KaleidoFrontend(n_fft=400)
-    except ValueError:
-        return False
-    return True
-
-
-ANY_LENGTH = _takes_any_length()
-needs_any_length = pytest.mark.skipif(not ANY_LENGTH, reason="KaleidoFrontend(n_fft=400) needs the any-length DFT")
-
 # (id, kfront's overrides of the convention, the same setting as Kaldi's options)
 FBANK_CASES = [
     ("defaults", {}, {}),
@@ -108,23 +97,16 @@ def assert_within(worst: dict) -> None:
     assert not bad, f"over tolerance: {bad} (all: {worst})"
 
 
-@pytest.mark.parametrize("kind", ["noise", "speech-int16", "speech-float"])
-@pytest.mark.parametrize("output,name,overrides,kaldi", CASES, ids=IDS)
+# the [-1, 1] scale is checked on the cases where a floor binds differently
+EXACT_CASES = [(*case, kind) for case in CASES for kind in ("noise", "speech-int16", "speech-float")
+               if kind != "speech-float" or f"{case[0]}-{case[1]}" in FLOAT_SCALE_CASES]
+
+
+@pytest.mark.parametrize("output,name,overrides,kaldi,kind", EXACT_CASES,
+                         ids=[f"{c[0]}-{c[1]}-{c[4]}" for c in EXACT_CASES])
 def test_exact_at_init(output, name, overrides, kaldi, kind, speech):
-    if kind == "speech-float" and f"{output}-{name}" not in FLOAT_SCALE_CASES:
-        pytest.skip("the [-1, 1] scale is checked on the cases where a floor binds differently")
-    power_of_2 = "n_fft" not in overrides
-    kinds = ("fixed", "kaleido") if power_of_2 or ANY_LENGTH else ("fixed",)
-    worst = compare(kinds, output, overrides, kaldi, inputs(kind, speech))
+    worst = compare(("fixed", "kaleido"), output, overrides, kaldi, inputs(kind, speech))
     assert_within(worst)
-
-
-@needs_any_length
-@pytest.mark.parametrize("output,name,overrides,kaldi", [c for c in CASES if "n_fft" in c[2]],
-                         ids=[i for c, i in zip(CASES, IDS) if "n_fft" in c[2]])
-def test_kaleido_exact_at_init_with_400_point_transform(output, name, overrides, kaldi, speech):
-    assert frontend("kaleido", output, torch.float32, **overrides).n_fft == 400
-    assert_within(compare(("kaleido",), output, overrides, kaldi, inputs("speech-int16", speech)[:2] + [noise()]))
 
 
 @pytest.mark.parametrize("overrides,kaldi", [c[1:] for c in FBANK_CASES[:2]], ids=[c[0] for c in FBANK_CASES[:2]])
