@@ -62,9 +62,10 @@ def test_float64_is_the_float64_reference(speech):
 def test_audio_past_30s_is_truncated_as_the_extractor_does():
     g = torch.Generator().manual_seed(3)
     long = [0.1 * torch.randn(N_SAMPLES + 12_345, generator=g), 0.1 * torch.randn(8_000, generator=g)]
-    for padding in ("max_length", "longest"):
-        ref = extract(long, padding=padding, return_attention_mask=True)
-        feats, mask = WhisperFrontend(learnable=False, padding=padding, return_attention_mask=True)(long)
+    for padding, do_normalize in (("max_length", False), ("longest", False), ("max_length", True)):
+        ref = extract(long, padding=padding, do_normalize=do_normalize, return_attention_mask=True)
+        feats, mask = WhisperFrontend(learnable=False, padding=padding, do_normalize=do_normalize,
+                                      return_attention_mask=True)(long)  # normalised over the kept 30 s
         assert feats.shape == ref["input_features"].shape == (2, 80, 3000)
         assert rel_err(feats, ref["input_features"]) <= 1e-4
         assert mask.tolist() == ref["attention_mask"].tolist()
