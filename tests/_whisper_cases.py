@@ -24,7 +24,6 @@ from transformers import WhisperConfig, WhisperFeatureExtractor  # noqa: E402
 from transformers import audio_utils  # noqa: E402
 from transformers.models.whisper import feature_extraction_whisper  # noqa: E402
 
-from kfront import KaleidoFrontend  # noqa: E402
 
 SR = 16000
 N_SAMPLES = 30 * SR
@@ -35,21 +34,6 @@ def rel_err(a, b) -> float:
     a, b = (np.asarray(t.detach().cpu() if isinstance(t, torch.Tensor) else t, dtype=np.float64) for t in (a, b))
     assert a.shape == b.shape, (a.shape, b.shape)
     return float(np.abs(a - b).max() / np.abs(b).max())
-
-
-def kaleido_at_400() -> bool:
-    """Whether KaleidoFrontend takes Whisper's n_fft = 400 (it needs the K-matrix DFT of any length)."""
-    try:
-        KaleidoFrontend(convention="whisper")
-    except ValueError as err:
-        if "power of 2" in str(err):
-            return False
-        raise
-    return True
-
-
-needs_kaleido_400 = pytest.mark.skipif(not kaleido_at_400(),
-                                       reason="KaleidoFrontend(n_fft=400) needs the K-matrix DFT of any length")
 
 
 def extract(waves, n_mels: int = 80, path: str = "torch", **call_args):

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-from _whisper_cases import (N_SAMPLES, extract, float64_reference, needs_kaleido_400, pad_to, rel_err,
+from _whisper_cases import (N_SAMPLES, extract, float64_reference, pad_to, rel_err,
                             transformers)
 from kfront import KaleidoFrontend, make_frontend
 from kfront.frontend import functional as F
 from kfront.frontend import get_convention
 
 MELS = [80, 128]
-KINDS = ["fixed", pytest.param("kaleido", marks=needs_kaleido_400)]
+KINDS = ["fixed", "kaleido"]
 
 
 def whisper_frontend(kind: str, n_mels: int, dtype=torch.float32, **overrides):
@@ -224,7 +224,7 @@ def test_gradcheck_into_the_kmatrix():
     assert torch.autograd.gradcheck(features, (twiddle,), eps=1e-7, atol=1e-8, rtol=1e-6, fast_mode=True)
 
 
-@pytest.mark.parametrize("overrides", [SMALL, pytest.param({}, marks=needs_kaleido_400)], ids=["n_fft=32", "n_fft=400"])
+@pytest.mark.parametrize("overrides", [SMALL, {}], ids=["n_fft=32", "n_fft=400"])
 def test_kmatrix_gradient_at_init(overrides):
     # At init the K-matrix front-end is the fixed twin, gradients included; the twiddles receive a gradient.
     fixed = make_frontend("fbank", convention="whisper", dtype=torch.float64, **overrides)

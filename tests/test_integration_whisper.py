@@ -11,7 +11,7 @@ import sys
 import pytest
 import torch
 
-from _whisper_cases import (N_SAMPLES, extract, float64_reference, needs_kaleido_400, pad_to, rel_err, tiny_config,
+from _whisper_cases import (N_SAMPLES, extract, float64_reference, pad_to, rel_err, tiny_config,
                             transformers)
 from kfront.integrations.whisper import WhisperFrontend
 
@@ -97,7 +97,7 @@ def test_from_feature_extractor(feature_size, speech):
 
 
 # --- inside transformers' Whisper ------------------------------------------------------------------------------
-KINDS = [False, pytest.param(True, marks=needs_kaleido_400)]
+KINDS = [False, True]
 
 
 @pytest.mark.parametrize("learnable", KINDS, ids=lambda v: "kaleido" if v else "fixed")
@@ -132,7 +132,7 @@ def test_encoder_output_in_float64(speech):
     assert rel_err(ours, ref) <= 1e-9
 
 
-@pytest.mark.parametrize("overrides", [pytest.param({}, marks=needs_kaleido_400), dict(n_fft=512)],
+@pytest.mark.parametrize("overrides", [{}, dict(n_fft=512)],
                          ids=["n_fft=400", "n_fft=512"])
 def test_training_step_moves_the_kmatrix(overrides, speech):
     # transformers' seq2seq loss on kfront's features reaches the twiddles; one optimizer step moves them and the
