@@ -50,3 +50,17 @@ def test_bench_frontend_quick(tmp_path):
     assert "| KaleidoFrontend: >= 10x fewer learnable parameters than the dense DFT |" in text
     assert "## Any frame size: n_fft = 400" in text and "| KaleidoFrontend n_fft=400 (Bluestein, size 1024;" in text
     assert "| n_fft=400: KaleidoFrontend fwd+bwd <= 5x torchaudio MFCC forward at 400 |" in text
+
+
+def test_bench_toolkits_quick(tmp_path):
+    out = tmp_path / "bench_toolkits.md"
+    text = _load("bench_toolkits.py").main(["--quick", "--out", str(out)])
+    assert out.read_text() == text
+    for heading in ("## kaldi-fbank", "## kaldi-mfcc", "## whisper", "## speechbrain-fbank", "## speechbrain-mfcc",
+                    "## espnet"):
+        assert heading in text
+    for row in ("| kaldi-native-fbank (1 thread) |", "| torchaudio.compliance.kaldi |",
+                "| WhisperFeatureExtractor, torch path |", "| speechbrain.lobes.features.Fbank |",
+                "| espnet2 DefaultFrontend |", "| KaleidoFrontend |"):
+        assert row in text
+    assert "| espnet: KaleidoFrontend fwd+bwd <= 3x espnet2 DefaultFrontend forward |" in text
