@@ -5,10 +5,11 @@ from .butterfly import Butterfly
 from .kmatrix import KMatrix
 from .multiply import butterfly_multiply
 from .permutation import bitreversal_permutation, invert_permutation, next_power_of_2
+from .power import butterfly_multiply_power, head_power, separate
 from .twiddles import fft_twiddle, identity_twiddle, ortho_twiddle, randn_twiddle
 
 __all__ = [
     "Butterfly", "KMatrix", "backend", "backend_reason", "bitreversal_permutation", "butterfly_multiply",
-    "butterfly_multiply_reference", "fft_twiddle", "identity_twiddle", "invert_permutation", "next_power_of_2",
-    "ortho_twiddle", "randn_twiddle",
+    "butterfly_multiply_power", "butterfly_multiply_reference", "fft_twiddle", "head_power", "identity_twiddle",
+    "invert_permutation", "next_power_of_2", "ortho_twiddle", "randn_twiddle", "separate",
 ]
