@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ..core import butterfly_multiply
-from ..core.multiply import butterfly_multiply_power, head_power, separate
+from ..core import butterfly_multiply_power, head_power, separate
 
 
 def separation_init(n_fft: int, dtype: torch.dtype = torch.complex128, device=None) -> torch.Tensor:
