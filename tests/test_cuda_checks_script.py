@@ -129,7 +129,7 @@ def test_a_whole_run(fake_gpu):
     stage_calls = [c for c in _calls(log) if c[0][0] != "-c" and not c[0][0].endswith("gpu_info.py")]
     argvs = [" ".join(c[0]) for c in stage_calls]
     programs = [c[0][1] if c[0][0] == "-m" else Path(c[0][0]).stem for c in stage_calls]
-    assert programs == ["kfront.core", "pytest", "bench_butterfly_cuda", "bench_frontend_cuda", "recipe_epoch",
+    assert programs == ["kfront.core", "pytest", "bench_butterfly_cuda", "bench_frontend", "recipe_epoch",
                         "sanitize_op", "sanitize_op"], argvs
     assert all(c[1] == "9.0" and c[2] == str(ROOT / "build" / "gpu-cache") for c in stage_calls)
     assert "--sizes 512 1024 --no-variants" in argvs[2] and "--epochs 1" in argvs[4]
@@ -137,7 +137,7 @@ def test_a_whole_run(fake_gpu):
     assert "-k" in pytest_argv and pytest_argv[pytest_argv.index("-k") + 1] == "cuda"
     test_files = {a.split("::")[0] for a in pytest_argv if a.startswith("tests/")}
     assert test_files == {"tests/test_op.py", "tests/test_power_op.py", "tests/test_cuda_op.py",
-                          "tests/test_cuda_frontend.py", "tests/test_cuda_benchmark.py", "tests/test_frontend_io.py"}
+                          "tests/test_cuda_frontend.py", "tests/test_cuda_benchmark.py", "tests/test_frontend_compile.py"}
     assert "tests/test_cuda_emulation.py" not in pytest_argv and "tests/test_cuda_compile.py" not in pytest_argv
     assert all(c[3] == "1" for c in stage_calls[5:])  # sanitizers run without the caching allocator
 

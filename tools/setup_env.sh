@@ -48,7 +48,7 @@ log "installing kfront (editable), its test dependencies and the toolkits it is 
 # Build the compiled butterfly op now, so the first real use does not wait for the compiler. Without a
 # compiler this still succeeds: kfront then runs its pure-PyTorch reference and says why.
 log "building the compiled butterfly op"
-"$venv/bin/python" -m kfront.core.build 1>&2
+"$venv/bin/python" -m kfront.core 1>&2
 
 echo "$want" > "$stamp"
 log "environment ready"

@@ -11,10 +11,9 @@
 #   build      240 s cap  the CPU and CUDA libraries (python -m kfront.core --strict)      ~60-90 s, ~5 s warm
 #   tests      150 s cap  the CUDA tests only: tests/test_op.py and tests/test_power_op.py on cuda,
 #                         tests/test_cuda_op.py, tests/test_cuda_frontend.py, the benchmark's quick run and
-#                         tests/test_frontend_io.py::test_cuda_matches_cpu                ~60-90 s
+#                         tests/test_frontend_compile.py::test_cuda_matches_cpu           ~60-90 s
 #   bench      150 s cap  benchmarks/bench_butterfly_cuda.py (ARGS appended)              ~80-100 s
-#   frontend    60 s cap  benchmarks/bench_frontend.py --device cuda if it has that flag, else
-#                         benchmarks/gpu/bench_frontend_cuda.py (ARGS appended)           ~15 s
+#   frontend    60 s cap  benchmarks/bench_frontend.py --device cuda --batch 64 (ARGS appended) ~15 s
 #   epoch      120 s cap  benchmarks/gpu/recipe_epoch.py: 2 epochs of conf/timit_{mfcc,kaleido}.yaml on the
 #                         built-in corpus's shapes (ARGS appended)                        ~40-60 s
 #   memcheck    60 s cap  compute-sanitizer over benchmarks/gpu/sanitize_op.py          ~30-60 s
@@ -176,7 +175,7 @@ fi
 
 # --- 2 tests: CUDA only (-k cuda keeps the device-parametrized tests' cuda runs) --------------------------------
 tests=(tests/test_op.py tests/test_power_op.py tests/test_cuda_op.py tests/test_cuda_frontend.py
-       tests/test_cuda_benchmark.py::test_quick_run tests/test_frontend_io.py::test_cuda_matches_cpu)
+       tests/test_cuda_benchmark.py::test_quick_run tests/test_frontend_compile.py::test_cuda_matches_cpu)
 per_test=()
 (( dry_run )) || { "$python" -c 'import pytest_timeout' 2> /dev/null && per_test=(--timeout=120); }
 run_stage tests "$out/tests.log" "$python" -m pytest -q -rfE -p no:cacheprovider "${per_test[@]}" -k cuda "${tests[@]}"
@@ -185,12 +184,7 @@ run_stage tests "$out/tests.log" "$python" -m pytest -q -rfE -p no:cacheprovider
 # --- 3 benchmarks --------------------------------------------------------------------------------------------
 run_stage bench "$out/run.log" "$python" benchmarks/bench_butterfly_cuda.py \
     --out "$out/bench_butterfly_cuda_$slug.md" "${bench_extra[@]}"
-if grep -q -- '"--device"' benchmarks/bench_frontend.py; then
-    frontend=(benchmarks/bench_frontend.py --device cuda)
-else
-    frontend=(benchmarks/gpu/bench_frontend_cuda.py)
-fi
-run_stage frontend "$out/run.log" "$python" "${frontend[@]}" --out "$out/bench_frontend_cuda_$slug.md" \
+run_stage frontend "$out/run.log" "$python" benchmarks/bench_frontend.py --device cuda --batch 64 --out "$out/bench_frontend_cuda_$slug.md" \
     "${frontend_extra[@]}"
 run_stage epoch "$out/run.log" "$python" benchmarks/gpu/recipe_epoch.py --out "$out/recipe_epoch_cuda_$slug.md" \
     "${epoch_extra[@]}"
