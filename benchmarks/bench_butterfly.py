@@ -6,6 +6,11 @@ real-input case) and ``torch.fft.fft``; forward alone and forward + backward (gr
 parameters). Calls are interleaved round by round, so noise from a shared machine hits every method alike, and
 the median of the rounds is reported. Results go to a Markdown table and a JSON file.
 
+A last section prices the exact DFT of a length N that is not a power of 2 (``--any-length``, default 400): the
+length-N ``KMatrix`` (Bluestein's construction, one B B* of size next_power_of_2(2N - 1)) against
+``torch.fft.fft`` at N and at the next power of 2 P, and against the Cooley-Tukey ``KMatrix`` of size P (the
+module forward: padding, permutation and the op), on the same number of frames.
+
 On a machine with a CUDA GPU (and the compiled CUDA op) a CUDA section follows: the kernel against cuFFT,
 cuBLAS and the reference, timed with CUDA events, with the memory-bandwidth floor; it is
 ``benchmarks/bench_butterfly_cuda.py`` (also runnable alone) and writes
@@ -26,11 +31,13 @@ from pathlib import Path
 
 import torch
 
-from kfront.core import backend, backend_reason, butterfly_multiply, butterfly_multiply_reference, randn_twiddle
+from kfront.core import (KMatrix, backend, backend_reason, butterfly_multiply, butterfly_multiply_reference,
+                         is_power_of_2, next_power_of_2, randn_twiddle)
 
 METHODS = {"compiled": "compiled butterfly", "reference": "reference butterfly", "dense_complex": "dense complex",
            "dense_real": "dense real", "fft": "torch.fft.fft"}
 MODES = ("fwd", "fwd+bwd")
+ANY_METHODS = ("kmatrix_n", "kmatrix_p", "fft_n", "fft_p")
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "bench_butterfly_cpu.md"
 
 
@@ -74,6 +81,30 @@ def make_calls(n: int, frames: int, dtype: torch.dtype, compiled: bool) -> dict:
         ("reference", "fwd"): fwd(reference, tw, x),
         ("reference", "fwd+bwd"): fwd_bwd(reference, (tw, x), g3),
     })
+    return calls
+
+
+def make_any_length_calls(n: int, frames: int, dtype: torch.dtype) -> dict:
+    """{(method, mode): callable} for the length-``n`` DFT K-matrix, the power-of-2 one and ``torch.fft.fft``
+    at both lengths, all on ``frames`` frames; gradients for the input and, for a K-matrix, its twiddle."""
+    gen = torch.Generator().manual_seed(n)
+    real_dtype = torch.empty(0, dtype=dtype).real.dtype
+    p = next_power_of_2(n)
+    calls = {}
+    for method, size in (("kmatrix_n", n), ("kmatrix_p", p), ("fft_n", n), ("fft_p", p)):
+        x = torch.randn(frames, size, dtype=dtype, generator=gen).requires_grad_()  # (B, size)
+        grad = torch.randn(frames, size, dtype=dtype, generator=gen)
+        if method.startswith("kmatrix"):
+            fn = KMatrix(size, size, dtype=real_dtype)
+            params = (fn.twiddle,)
+        else:
+            fn, params = torch.fft.fft, ()
+
+        def fwd(fn=fn, x=x):
+            with torch.no_grad():
+                fn(x)
+        calls[(method, "fwd")] = fwd
+        calls[(method, "fwd+bwd")] = lambda fn=fn, x=x, g=grad, ps=params: torch.autograd.grad(fn(x), (*ps, x), g)
     return calls
 
 
@@ -173,6 +204,25 @@ def markdown(results: dict, frames: dict, info: dict, args, target_rows) -> str:
     return "\n".join(lines) + "\n"
 
 
+def any_length_markdown(results: dict, frames: dict) -> str:
+    """The section on the exact DFT of a non-power-of-2 length: times (ms) and ratios, one row per mode."""
+    lines = ["", "## Any length: the length-N DFT as a K-matrix (Bluestein) against torch.fft and the "
+             "power-of-2 K-matrix (same run)", "",
+             "K-matrix N: `KMatrix(N, N)`, one B B* of size M = next_power_of_2(2N - 1); K-matrix P: `KMatrix(P, P)`, "
+             "P = next_power_of_2(N), Cooley-Tukey. Time per call (ms).", "",
+             "| N | M | P | frames | mode | K-matrix N | K-matrix P | torch.fft.fft N | torch.fft.fft P | "
+             "K-matrix N / fft N | K-matrix N / K-matrix P |",
+             "|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
+    for n in sorted(results):
+        m, p = KMatrix(n, n).size, next_power_of_2(n)
+        for mode in MODES:
+            t = {method: results[n][(method, mode)]["median_s"] for method in ANY_METHODS}
+            times = " | ".join(f"{1e3 * t[method]:.1f}" for method in ANY_METHODS)
+            lines.append(f"| {n} | {m} | {p} | {frames[n]} | {mode} | {times} | "
+                         f"{t['kmatrix_n'] / t['fft_n']:.2f} | {t['kmatrix_n'] / t['kmatrix_p']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
 def _portable(path: Path) -> str:
     """A path as the results should record it: relative to the repository, else just its name."""
     try:
@@ -184,6 +234,8 @@ def _portable(path: Path) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256, 512, 1024, 4096])
+    parser.add_argument("--any-length", type=int, nargs="*", default=[400],
+                        help="DFT lengths N (not powers of 2) for the Bluestein section; none skips it")
     parser.add_argument("--elements", type=float, default=5e6, help="complex elements per call (frames x n)")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--warmup", type=int, default=1)
@@ -196,10 +248,13 @@ def main(argv=None) -> int:
     if args.cuda == "on" and not torch.cuda.is_available():
         parser.error("--cuda on: torch sees no CUDA device")
     if args.quick:
-        args.sizes, args.elements, args.repeats, args.warmup = [16, 64], 4096, 2, 1
+        args.sizes, args.elements, args.repeats, args.warmup, args.any_length = [16, 64], 4096, 2, 1, [12]
     for n in args.sizes:
-        if n < 2 or n & (n - 1):
+        if n < 2 or not is_power_of_2(n):
             parser.error(f"--sizes must be powers of 2 >= 2, got {n}")
+    for n in args.any_length:
+        if n < 3 or is_power_of_2(n):
+            parser.error(f"--any-length takes lengths >= 3 that are not powers of 2, got {n}")
     dtype = getattr(torch, args.dtype)
 
     info = machine()
@@ -211,14 +266,23 @@ def main(argv=None) -> int:
         frames[n] = max(1, int(args.elements) // n)
         print(f"n={n}: {frames[n]} frames ...", file=sys.stderr, flush=True)
         results[n] = measure(make_calls(n, frames[n], dtype, compiled), args.repeats, args.warmup)
+    any_results, any_frames = {}, {}
+    for n in args.any_length:
+        any_frames[n] = max(1, int(args.elements) // next_power_of_2(n))  # the same frames at N and at P
+        print(f"N={n} (any length): {any_frames[n]} frames ...", file=sys.stderr, flush=True)
+        any_results[n] = measure(make_any_length_calls(n, any_frames[n], dtype), args.repeats, args.warmup)
     target_rows = targets(results)
     text = markdown(results, frames, info, args, target_rows)
+    if any_results:
+        text += any_length_markdown(any_results, any_frames)
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     payload = {"machine": info, "args": {k: _portable(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
                "results": {str(n): {f"{m}/{mode}": r for (m, mode), r in res.items()} for n, res in results.items()},
                "frames": {str(n): f for n, f in frames.items()},
+               "any_length": {str(n): {"frames": any_frames[n], **{f"{m}/{mode}": r for (m, mode), r in res.items()}}
+                              for n, res in any_results.items()},
                "targets": [{"target": t, "value": v, "passed": ok} for t, v, ok in target_rows]}
     args.out.with_suffix(".json").write_text(json.dumps(payload, indent=1))
     print(f"wrote {args.out} and {args.out.with_suffix('.json')}", file=sys.stderr)

@@ -1,7 +1,17 @@
-"""Fixtures shared across test files."""
+"""Fixtures shared across test files: speech from the built-in corpus; for the recognizer's tests, the smallest
+front-end a CTCModel takes and a fake TIMIT with manifests."""
 import pytest
 import soundfile
 import torch
+from torch import nn
+
+from kfront.asr import load_config
+from kfront.timit import prepare_timit
+from kfront.timit._testing import write_fake_timit
+
+# A recognizer small enough to train three epochs in seconds.
+TINY_ASR = ["model.hidden=16", "model.layers=1", "model.conv_channels=16", "data.batch_seconds=3.0",
+            "train.epochs=3", "train.num_threads=1", "optim.warmup_epochs=0.5", "decode.beam_size=4"]
 
 
 @pytest.fixture(scope="session")
@@ -16,3 +26,44 @@ def speech(tmp_path_factory) -> list:
     waves = [torch.from_numpy(soundfile.read(p, dtype="float32")[0]) for p in paths]
     assert len(waves) == 4 and all(w.shape[0] > 8000 for w in waves)
     return waves
+
+
+class TinyFrontend(nn.Module):
+    """Any module with the front-end contract will do: frames of 160 samples, one learnable projection."""
+
+    n_features = 8
+
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Parameter(torch.randn(8, 160) * 0.1)
+        self.proj._no_weight_decay = True
+        self.gain = nn.Parameter(torch.ones(8, 8))
+
+    def forward(self, waveform, lengths=None):
+        frames = waveform[:, : waveform.shape[1] // 160 * 160].unflatten(1, (-1, 160))  # (B, N, 160)
+        feats = (self.gain @ (self.proj @ frames.transpose(1, 2)))  # (B, 8, N)
+        return feats if lengths is None else (feats, lengths // 160)
+
+
+@pytest.fixture
+def tiny_frontend():
+    """The :class:`TinyFrontend` class: a test makes its instance where its random draws belong."""
+    return TinyFrontend
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory):
+    """Manifests of a fake TIMIT (five speakers, four utterances each)."""
+    root = tmp_path_factory.mktemp("corpus")
+    write_fake_timit(root / "timit", utterances_per_speaker=4)
+    prepare_timit(root / "timit", root / "data")
+    return root / "data"
+
+
+@pytest.fixture
+def tiny_config(data_dir):
+    """``tiny_config(*overrides)``: the tiny recognizer on :func:`data_dir` with a K-matrix MFCC front-end."""
+    def make(*extra):
+        return load_config(None, TINY_ASR + [f"data.dir={data_dir}", "frontend.name=kaleido", "frontend.output=mfcc",
+                                             *extra])
+    return make

@@ -69,7 +69,9 @@ def test_kmatrix_fft_init_is_the_dft(width, expansion):
 
 
 def test_kmatrix_non_power_of_2_and_parameter_count():
-    k = KMatrix(400, 201, width=2)  # pads 400 -> 512, keeps 201 outputs: the DFT of the zero-padded frame
+    # pads 400 -> 512, keeps 201 outputs: the DFT of the zero-padded frame (the default is now the length-400 DFT,
+    # tests/test_dft_any_length.py)
+    k = KMatrix(400, 201, width=2, dft_size=512)
     x = torch.randn(6, 400)
     assert rel_err(k(x), torch.fft.rfft(x, n=512)[..., :201]) < 1e-5
     w, e, n = 2, 1, 512

@@ -2,6 +2,8 @@
 
 import random
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -201,6 +203,14 @@ def test_writers_round_trip_and_leave_no_partial_file(tmp_path):
     with pytest.raises(TypeError):
         atomic_write(tmp_path / "y.PHN", "not bytes")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.WAV"]
+
+
+def test_import_does_not_pull_in_torch():
+    # The generator forks a worker per utterance: importing torch in each would cost seconds for nothing.
+    code = ("import sys, kfront.corpus; assert sorted(kfront.corpus.timit_phones()) == "
+            "kfront.timit.load_phone_map().phones61; print(sorted(m for m in sys.modules if m.startswith('torch')))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout == "[]\n", proc.stdout + proc.stderr
 
 
 def test_cli_help_explains_every_flag(capsys):

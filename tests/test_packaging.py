@@ -1,6 +1,9 @@
-"""A wheel carries the C++/CUDA sources, and an installed (non-editable) kfront finds them."""
+"""Packaging: the runtime dependencies are what the library imports; a wheel carries the C++/CUDA sources, and
+an installed (non-editable) kfront finds them."""
+import ast
 import filecmp
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -8,6 +11,49 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# Import names that differ from the distribution's name.
+DISTRIBUTION_OF = {"yaml": "pyyaml"}
+# ESPnet: installed with --no-deps by tools/setup_env.sh (its pins do not install here), so in no extra.
+TOOLKITS = {"espnet", "espnet2"}
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _requirement_name(requirement: str) -> str:
+    return _normalise(re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", requirement).group())
+
+
+def _project():
+    tomllib = pytest.importorskip("tomllib")
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
+def _library_imports():
+    """Distributions the library imports, at module level or inside a function, mapped to their names."""
+    top = set()
+    for path in (ROOT / "kfront").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                top |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                top.add(node.module.split(".")[0])
+    third_party = top - set(sys.stdlib_module_names) - {"kfront"}
+    return {_normalise(DISTRIBUTION_OF.get(name, name)) for name in third_party}
+
+
+def test_runtime_dependencies_are_what_the_library_imports():
+    declared = {_requirement_name(r) for r in _project()["dependencies"]}
+    imported = _library_imports()
+    assert imported - declared == set(), "imported by the library but not declared in [project] dependencies"
+    assert declared - imported == set(), "declared in [project] dependencies but imported by no library module"
+
+
+def test_test_dependencies_are_never_imported_by_the_library():
+    extras = _project()["optional-dependencies"]
+    test_only = {_requirement_name(r) for r in extras["test"] + extras["toolkits"]} | TOOLKITS
+    assert _library_imports() & test_only == set()
 
 
 def test_build_py_copies_csrc_and_installed_package_finds_it(tmp_path):

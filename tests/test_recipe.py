@@ -2,6 +2,7 @@
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,8 @@ def test_run_sh_end_to_end(tmp_path):
     runs = ["mfcc_seed1", "kaleido_seed1"]
     text = check_outputs(exp, data, runs)
     assert "| mfcc | 1 |" in out and "| kaleido | 1 |" in out  # the table is printed
+    for run in runs:  # each run's progress on the console, from its status.txt
+        assert re.search(rf"^\[[0-9:]{{8}}\] (.* \| )?{run}: epoch 1/1, dev PER [0-9.]+%, done( \| |$)", out, re.M), out
     assert (exp / "plots" / "kmatrix_kaleido_seed1.png").is_file()
     # every stage skips work already done: a second run retrains nothing
     out2 = run_recipe("--corpus_dir", str(corpus), "--corpus_opts", "--tiny", "--data_dir", str(data), "--exp_dir",

@@ -4,6 +4,7 @@ from .config import Config, ConfigError, apply_overrides, config_to_dict, load_c
 from .data import BucketBatchSampler, PhoneVocab, UtteranceDataset, collate
 from .decode import ctc_decode, greedy_decode, prefix_beam_search
 from .evaluation import decode_split, score_split
+from .layout import decode_dir_name, parse_decode_dir, parse_run_dir, run_dir_name
 from .model import CTCModel, utterance_norm
 from .score import ErrorCounts, align, count_errors, format_alignment, score_corpus
 from .train import TrainingInterrupted, train
@@ -25,13 +26,17 @@ __all__ = [
     "config_to_dict",
     "count_errors",
     "ctc_decode",
+    "decode_dir_name",
     "decode_split",
     "format_alignment",
     "frontend_parameter_count",
     "greedy_decode",
     "load_config",
     "load_model",
+    "parse_decode_dir",
+    "parse_run_dir",
     "prefix_beam_search",
+    "run_dir_name",
     "save_config",
     "score_corpus",
     "score_split",

@@ -6,9 +6,9 @@ from typing import Any, Dict, Tuple
 import torch
 from torch import nn
 
+from ..frontend import count_parameters, make_frontend
 from .checkpoint import load_checkpoint
 from .config import Config, ConfigError, config_from_dict
-from ..frontend import count_parameters
 from .model import CTCModel
 
 __all__ = ["build_frontend", "build_model", "load_model", "frontend_parameter_count"]
@@ -20,15 +20,10 @@ def build_frontend(block: Dict[str, Any]) -> nn.Module:
     Raises:
         ConfigError: the block names an unknown front-end or argument (the message names it).
     """
-    import kfront
-
     kwargs = dict(block)
     name = kwargs.pop("name")
-    make = getattr(kfront, "make_frontend", None)
-    if make is None:
-        raise ImportError("kfront.make_frontend is not available in this installation of kfront")
     try:
-        return make(name, **kwargs)
+        return make_frontend(name, **kwargs)
     except TypeError as e:
         # An unexpected keyword argument: Python's message names it.
         raise ConfigError(f"frontend block {block}: {e}") from None

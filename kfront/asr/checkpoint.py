@@ -1,4 +1,4 @@
-"""Checkpoints written atomically: a temporary file in the same folder, then ``os.replace``.
+"""Checkpoints and the training log, written whole or not at all (:mod:`kfront._atomic`).
 
 An interruption at any moment leaves either the old file or the new one, never a partial one.
 """
@@ -6,39 +6,20 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from pathlib import Path
 from typing import Any, Dict, List, Sequence
 
 import torch
 
-__all__ = ["atomic_save", "atomic_write_text", "load_checkpoint", "write_csv_atomic"]
+from .._atomic import atomic_open, atomic_write
 
-
-def _atomic_write(path, write) -> None:
-    """Call ``write(file)`` on a temporary file beside ``path``, flush it to disk, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+__all__ = ["atomic_save", "load_checkpoint", "write_csv_atomic"]
 
 
 def atomic_save(obj: Any, path) -> None:
-    """``torch.save`` to ``path`` through a temporary file and ``os.replace``."""
-    _atomic_write(path, lambda f: torch.save(obj, f))
-
-
-def atomic_write_text(text: str, path) -> None:
-    """Write a text file through a temporary file and ``os.replace``."""
-    _atomic_write(path, lambda f: f.write(text.encode()))
+    """``torch.save`` to ``path``, whole or not at all."""
+    with atomic_open(path) as f:
+        torch.save(obj, f)
 
 
 def load_checkpoint(path, map_location="cpu") -> Dict[str, Any]:
@@ -55,9 +36,9 @@ def load_checkpoint(path, map_location="cpu") -> Dict[str, Any]:
 
 
 def write_csv_atomic(rows: Sequence[Dict[str, Any]], path, fields: List[str]) -> None:
-    """Write a CSV with a header, through a temporary file and ``os.replace``."""
+    """Write a CSV with a header, whole or not at all."""
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     w.writerows(rows)
-    atomic_write_text(buf.getvalue(), path)
+    atomic_write(path, buf.getvalue().encode())

@@ -13,6 +13,8 @@ from typing import Any, Dict, List, Sequence
 
 import yaml
 
+from .._atomic import atomic_write
+
 __all__ = ["Config", "ConfigError", "load_config", "apply_overrides", "config_to_dict"]
 
 
@@ -204,4 +206,4 @@ def load_config(path=None, overrides: Sequence[str] = ()) -> Config:
 
 def save_config(cfg: Config, path) -> None:
     """Write the resolved config as YAML."""
-    Path(path).write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+    atomic_write(path, yaml.safe_dump(config_to_dict(cfg), sort_keys=False).encode())

@@ -1,7 +1,8 @@
 """Decoding and scoring an experiment's checkpoint on a manifest, with files in Kaldi's spirit.
 
-``<exp>/decode_<split>[_<tag>]/`` receives ``hyp.txt`` (``<utt-id> <48-phone hypothesis>`` per line), then
-``per.json`` (PER on 39 phones with S/D/I counts) and ``alignments.txt`` (one REF/HYP/OP block per utterance).
+``<run>/decode_<split>[_<tag>]/`` (named by :mod:`~kfront.asr.layout`) receives ``hyp.txt`` (``<utt-id>
+<48-phone hypothesis>`` per line), then ``per.json`` (PER on 39 phones with S/D/I counts) and ``alignments.txt``
+(one REF/HYP/OP block per utterance).
 """
 from __future__ import annotations
 
@@ -11,20 +12,16 @@ from typing import Dict, List, Optional
 
 import torch
 
+from .._atomic import atomic_write
 from ..timit.manifest import read_manifest
 from ..timit.phones import load_phone_map
 from .builder import load_model, set_threads
-from .checkpoint import atomic_write_text
 from .data import PhoneVocab, UtteranceDataset
 from .inference import decode_dataset, eval_loader
+from .layout import decode_dir
 from .score import format_alignment, score_corpus
 
-__all__ = ["decode_dir", "decode_split", "score_split", "read_hyps"]
-
-
-def decode_dir(exp_dir, split: str, tag: Optional[str] = None) -> Path:
-    """``<exp>/decode_<split>`` or ``<exp>/decode_<split>_<tag>``."""
-    return Path(exp_dir) / (f"decode_{split}" + (f"_{tag}" if tag else ""))
+__all__ = ["decode_split", "score_split", "read_hyps"]
 
 
 def decode_split(exp_dir, manifest, split: str, checkpoint: str = "best.pt", tag: Optional[str] = None,
@@ -47,6 +44,7 @@ def decode_split(exp_dir, manifest, split: str, checkpoint: str = "best.pt", tag
     Returns:
         Path: the output folder.
     """
+    out = decode_dir(exp_dir, split, tag)  # a split or tag no folder name can carry stops here, before decoding
     set_threads(num_threads)
     dev = torch.device(device)
     model, cfg, _ = load_model(Path(exp_dir) / checkpoint, map_location=dev)
@@ -57,9 +55,7 @@ def decode_split(exp_dir, manifest, split: str, checkpoint: str = "best.pt", tag
     loader = eval_loader(data, cfg.data.batch_seconds, cfg.data.max_batch_size, sample_rate)
     hyps = decode_dataset(model, loader, vocab, dev, method or cfg.decode.method,
                           beam_size or cfg.decode.beam_size, progress)
-    out = decode_dir(exp_dir, split, tag)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text("".join(f"{uid} {' '.join(hyps[uid])}\n" for uid in sorted(hyps)), out / "hyp.txt")
+    atomic_write(out / "hyp.txt", "".join(f"{uid} {' '.join(hyps[uid])}\n" for uid in sorted(hyps)).encode())
     return out
 
 
@@ -87,7 +83,7 @@ def score_split(decode_folder, manifest) -> Dict[str, float]:
     hyps = {uid: pmap.fold(p, 39, source=48) for uid, p in read_hyps(folder / "hyp.txt").items()}
     totals, alignments = score_corpus(refs, hyps)
     result = dict(totals.as_dict(), utterances=len(refs))
-    atomic_write_text("\n".join(format_alignment(uid, alignments[uid]) for uid in sorted(alignments)),
-                      folder / "alignments.txt")
-    atomic_write_text(json.dumps(result, indent=1) + "\n", folder / "per.json")
+    atomic_write(folder / "alignments.txt",
+                 "\n".join(format_alignment(uid, alignments[uid]) for uid in sorted(alignments)).encode())
+    atomic_write(folder / "per.json", (json.dumps(result, indent=1) + "\n").encode())
     return result

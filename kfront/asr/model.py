@@ -67,9 +67,7 @@ class CTCModel(nn.Module):
             raise ValueError(f"rnn must be 'gru' or 'lstm', got {rnn!r}")
         if subsample < 1 or (conv_channels == 0 and subsample != 1):
             raise ValueError(f"subsample={subsample} needs a conv layer (conv_channels={conv_channels})")
-        n_features = getattr(frontend, "n_features", None)
-        if not isinstance(n_features, int):
-            raise ValueError(f"front-end {type(frontend).__name__} has no integer n_features attribute")
+        n_features = frontend.n_features
         self.frontend = frontend
         self.subsample = subsample
         if conv_channels > 0:

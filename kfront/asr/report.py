@@ -1,21 +1,22 @@
 """The results of a set of experiments as a Markdown table and plots.
 
 An experiment folder is expected as ``<exp>/<frontend>_seed<seed>/`` with ``summary.json`` and ``log.csv``
-(written by training) and ``decode_{dev,test,test_init}/per.json`` (written by scoring).
+(written by training) and ``decode_{dev,test,test_init}/per.json`` (written by scoring); the names are
+:mod:`~kfront.asr.layout`'s.
 """
 from __future__ import annotations
 
 import csv
 import json
 import math
-import re
 import statistics
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-__all__ = ["collect_runs", "results_table", "plot_learning_curves", "plot_frontends", "write_report"]
+from .._atomic import atomic_write
+from .layout import decode_dir, parse_run_dir
 
-_RUN_RE = re.compile(r"^(?P<frontend>.+)_seed(?P<seed>\d+)$")
+__all__ = ["collect_runs", "results_table", "plot_learning_curves", "plot_frontends", "write_report"]
 
 
 def _read_json(path: Path) -> Optional[Dict[str, Any]]:
@@ -40,10 +41,10 @@ def collect_runs(exp_dir, frontends: Optional[Sequence[str]] = None,
     """
     runs = []
     for d in sorted(Path(exp_dir).iterdir()):
-        m = _RUN_RE.match(d.name)
-        if not (d.is_dir() and m):
+        parsed = parse_run_dir(d.name)
+        if not (d.is_dir() and parsed):
             continue
-        fe, seed = m["frontend"], int(m["seed"])
+        fe, seed = parsed
         if (frontends and fe not in frontends) or (seeds and seed not in seeds):
             continue
         history = _read_log(d / "log.csv")
@@ -51,8 +52,9 @@ def collect_runs(exp_dir, frontends: Optional[Sequence[str]] = None,
         shares = [h["frontend_share"] for h in history if not math.isnan(h.get("frontend_share", math.nan))]
         runs.append({
             "dir": d, "frontend": fe, "seed": seed, "summary": summary, "drift": _kmatrix_drift(d, summary),
-            "dev": _read_json(d / "decode_dev" / "per.json"), "test": _read_json(d / "decode_test" / "per.json"),
-            "test_init": _read_json(d / "decode_test_init" / "per.json"), "history": history,
+            "dev": _read_json(decode_dir(d, "dev") / "per.json"),
+            "test": _read_json(decode_dir(d, "test") / "per.json"),
+            "test_init": _read_json(decode_dir(d, "test", "init") / "per.json"), "history": history,
             "frontend_share": statistics.median(shares) if shares else math.nan,
         })
     order = {fe: i for i, fe in enumerate(frontends or [])}
@@ -194,5 +196,5 @@ def write_report(exp_dir, out_md, frontends: Optional[Sequence[str]] = None,
     text += "(median over epochs).\n"
     text += "\nPlots: " + ", ".join(str(p.relative_to(out_md.parent)) for p in [plots / "learning_curves.png"]
                                     + fe_plots) + "\n"
-    out_md.write_text(text)
+    atomic_write(out_md, text.encode())
     return text

@@ -1,14 +1,16 @@
 """The butterfly / K-matrix core: the op, its reference, named initialisations and modules."""
 from ._backend import backend, backend_reason
 from ._reference import butterfly_multiply_reference
+from .bluestein import bluestein_size, bluestein_twiddle, check_dft_size, dft_construction
 from .butterfly import Butterfly
 from .kmatrix import KMatrix
 from .multiply import butterfly_multiply
-from .permutation import bitreversal_permutation, invert_permutation, next_power_of_2
+from .permutation import bitreversal_permutation, invert_permutation, is_power_of_2, next_power_of_2
 from .twiddles import fft_twiddle, identity_twiddle, ortho_twiddle, randn_twiddle
 
 __all__ = [
     "Butterfly", "KMatrix", "backend", "backend_reason", "bitreversal_permutation", "butterfly_multiply",
     "butterfly_multiply_reference", "fft_twiddle", "identity_twiddle", "invert_permutation", "next_power_of_2",
     "ortho_twiddle", "randn_twiddle",
+    "bluestein_size", "bluestein_twiddle", "check_dft_size", "dft_construction", "is_power_of_2",
 ]

@@ -1,22 +1,33 @@
 """``KMatrix``: a learnable member of the kaleidoscope hierarchy (BB*)^w_e."""
 import torch
 
+from .bluestein import dft_butterfly_size
 from .butterfly import Butterfly
-from .permutation import next_power_of_2
+from .permutation import is_power_of_2, next_power_of_2
 
 
 class KMatrix(Butterfly):
     """A K-matrix in ``(BB*)^w_e``: the top-left ``out_size x in_size`` corner of a product of ``w`` factors
-    ``B_i B_i*`` of size ``e * n`` (``n`` the next power of 2 of ``max(in_size, out_size)``).
+    ``B_i B_i*`` of size ``e * n``.
 
     Applied to a vector, each ``B B*`` runs ``B*`` (strides n/2 ... 1) then ``B`` (strides 1 ... n/2), so the
     twiddle holds ``2 w`` blocks of shape ``(1, 2w, log2(e n), e n / 2, 2, 2)``:
     ``4 w e n log2(e n)`` parameters (times two real numbers when complex).
 
-    With ``init="fft"`` the K-matrix is the DFT of size ``n`` exactly: a fixed bit-reversal permutation of the
-    input (itself a member of BB*, Theorem 2 of Dao et al. 2020, kept as a free index gather rather than
-    learned), the first ``B*`` at identity, the first ``B`` the decimation-in-time FFT, and every further factor
-    at identity; with ``e > 1`` the extra layers are identity too. Other inits fill every factor.
+    With ``init="fft"`` the K-matrix is the DFT of length ``N = dft_size`` exactly (by default
+    ``N = max(in_size, out_size)``): its first ``out_size`` bins of the input zero-padded to ``N``, so
+    ``KMatrix(400, 201)`` is ``torch.fft.rfft`` of a 400-sample frame. Two constructions (:attr:`construction`):
+
+    - ``"cooley-tukey"``, ``N`` a power of 2 (``n = N``): a fixed bit-reversal permutation of the input (itself a
+      member of BB*, Theorem 2 of Dao et al. 2020, kept as a free index gather rather than learned), the first
+      ``B*`` at identity, the first ``B`` the decimation-in-time FFT.
+    - ``"bluestein"``, any other ``N`` (``n`` = the next power of 2 >= ``2N - 1``): the first ``B B*`` is
+      Bluestein's chirp-z identity (:mod:`kfront.core.bluestein`), with no permutation at all.
+
+    Every further factor is at identity, and with ``e > 1`` so are the extra layers. Other inits fill every
+    factor, with ``n`` the next power of 2 of ``max(in_size, out_size)``. The DFT of the input zero-padded to
+    a longer power of 2 (the meaning of ``init="fft"`` for such sizes before Bluestein's construction) is
+    ``dft_size=next_power_of_2(N)``.
 
     Args:
         in_size (int): size of the input's last dimension.
@@ -28,29 +39,36 @@ class KMatrix(Butterfly):
         normalized (bool): with ``"fft"``/``"ifft"``, the unitary DFT. (Default: ``False``)
         permutation (str): ``"auto"``, ``"bitrev"`` or ``"none"``. (Default: ``"auto"``)
         bias (bool): add a learnable bias. (Default: ``False``)
+        dft_size (int, optional): with ``"fft"``/``"ifft"``, the DFT's length ``N >= max(in_size, out_size)``.
+            (Default: ``max(in_size, out_size)``)
 
     Example:
         >>> k = KMatrix(512, 257, width=2)  # the DFT at init, 2 * 4 * 512 * 9 complex parameters
         >>> spec = k(frames)  # (..., 512) -> (..., 257)
+        >>> k400 = KMatrix(400, 201)  # the length-400 DFT: Bluestein, one B B* of size 1024
+        >>> spec = k400(frames[..., :400])  # (..., 400) -> (..., 201), equals torch.fft.rfft
     """
 
     def __init__(self, in_size: int, out_size: int, width: int = 1, expansion: int = 1, complex: bool = True,
                  init: str = "fft", normalized: bool = False, permutation: str = "auto", bias: bool = False,
-                 dtype: torch.dtype | None = None, device=None):
+                 dtype: torch.dtype | None = None, device=None, *, dft_size: int | None = None):
         if width < 1:
             raise ValueError(f"width must be >= 1, got {width}")
-        if expansion < 1 or expansion & (expansion - 1):
+        if not is_power_of_2(expansion):
             raise ValueError(f"expansion must be a power of 2 >= 1, got {expansion}")
         self.width, self.expansion = width, expansion
-        self._n = next_power_of_2(max(in_size, out_size, 2))
+        n_dft = self._resolve_dft_size(init, dft_size, in_size, out_size, default=max(in_size, out_size, 1))
+        if n_dft is not None and n_dft < out_size:  # a K-matrix has one stack: no periodic copies of the bins
+            raise ValueError(f"dft_size must be >= out_size = {out_size}, got {n_dft}")
+        self._n = next_power_of_2(max(in_size, out_size, 2)) if n_dft is None else dft_butterfly_size(n_dft)
         super().__init__(in_size, out_size, bias=bias, complex=complex, increasing_stride=False,
                          nblocks=2 * width, init=init, normalized=normalized, permutation=permutation,
-                         dtype=dtype, device=device, _size=expansion * self._n)
+                         dtype=dtype, device=device, dft_size=n_dft, _size=expansion * self._n)
 
-    def _dft_size(self) -> int:
+    def _base_size(self) -> int:
         return self._n
 
     def extra_repr(self) -> str:
         return (f"in_size={self.in_size}, out_size={self.out_size}, width={self.width}, "
-                f"expansion={self.expansion}, size={self.size}, complex={self.complex}, init={self.init!r}, "
-                f"permutation={self.permutation!r}, bias={self.bias is not None}")
+                f"expansion={self.expansion}, size={self.size}, complex={self.complex}, init={self.init!r}"
+                f"{self._dft_repr()}, permutation={self.permutation!r}, bias={self.bias is not None}")

@@ -1,8 +1,9 @@
-"""Fixed permutations used with butterfly matrices."""
+"""Fixed permutations used with butterfly matrices, and the package's one home for power-of-2 arithmetic."""
 import torch
 
 
 def is_power_of_2(n: int) -> bool:
+    """Whether the int ``n`` is 1, 2, 4, 8, ... (``False`` for ``n < 1``)."""
     return n >= 1 and n & (n - 1) == 0
 
 

@@ -2,17 +2,20 @@
 
 A twiddle for one butterfly of size ``n`` has shape ``(log2 n, n/2, 2, 2)``: one 2x2 block per pair and per
 layer, layers in the order they are applied. Modules stack these into
-``(nstacks, nblocks, log2 n, n/2, 2, 2)``.
+``(nstacks, nblocks, log2 n, n/2, 2, 2)``. The DFT of a length that is not a power of 2 is built from these in
+:mod:`kfront.core.bluestein`.
 """
 import math
 
 import torch
 
+from .permutation import is_power_of_2
+
 INITS = ("fft", "ifft", "identity", "ortho", "randn")
 
 
 def _check_size(n: int) -> int:
-    if n < 2 or n & (n - 1):
+    if n < 2 or not is_power_of_2(n):
         raise ValueError(f"butterfly size must be a power of 2 >= 2, got {n}")
     return n.bit_length() - 1
 

@@ -22,6 +22,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Dict, FrozenSet
 
+from ..timit import load_phone_map
+
 __all__ = ["timit_phones", "espeak_to_timit_table", "to_timit", "language_of", "is_pause", "LANGUAGES", "SILENCE",
            "PAUSE"]
 
@@ -35,9 +37,8 @@ PAUSE = "pau"
 
 @lru_cache(maxsize=None)
 def timit_phones() -> FrozenSet[str]:
-    """TIMIT's 61 phone symbols, read from the first column of ``kfront/timit/lists/phones.61-48-39.tsv``."""
-    text = resources.files("kfront.timit").joinpath("lists", "phones.61-48-39.tsv").read_text(encoding="utf-8")
-    phones = frozenset(line.split("\t")[0].strip() for line in text.splitlines() if line.strip())
+    """TIMIT's 61 phone symbols, as :mod:`kfront.timit`'s phone table has them."""
+    phones = frozenset(load_phone_map().phones61)
     if len(phones) != 61:
         raise RuntimeError(f"phones.61-48-39.tsv lists {len(phones)} phones, expected 61")
     return phones

@@ -1,38 +1,22 @@
 """TIMIT's file formats: audio as NIST SPHERE (like the LDC original) or RIFF WAV, and the .PHN/.WRD/.TXT texts.
 
-Every file is written under a temporary name in its final folder and then renamed over the final name, so an
-interrupted run leaves whole files or none, never half of one.
+Every file is written whole or not at all (:func:`atomic_write`), so an interrupted run leaves whole files or
+none, never half of one. The audio and label files skip the folder ``fsync``: the generator checks every file of
+a corpus before calling it complete, so a name lost in a power cut is found and the utterance made again.
 """
 
 import os
 import struct
-from pathlib import Path
 from typing import Iterable, Tuple, Union
 
 import numpy as np
+
+from .._atomic import atomic_write
 
 __all__ = ["atomic_write", "sphere_bytes", "riff_bytes", "write_audio", "write_segments", "write_transcript"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 _SPHERE_HEADER_BYTES = 1024
-
-
-def atomic_write(path: PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename it into place.
-
-    Args:
-        path (str or os.PathLike): final file name.
-        data (bytes): the whole content.
-    """
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def _check_samples(samples: np.ndarray) -> np.ndarray:
@@ -99,7 +83,7 @@ def write_audio(path: PathLike, samples: np.ndarray, sample_rate: int, sphere: b
         utterance_id (str, optional): SPHERE header's ``utterance_id``. (Default: ``""``)
     """
     data = sphere_bytes(samples, sample_rate, utterance_id) if sphere else riff_bytes(samples, sample_rate)
-    atomic_write(path, data)
+    atomic_write(path, data, sync_folder=False)
 
 
 def write_segments(path: PathLike, segments: Iterable[Tuple[int, int, str]]) -> None:
@@ -109,7 +93,7 @@ def write_segments(path: PathLike, segments: Iterable[Tuple[int, int, str]]) -> 
         path (str or os.PathLike): file name.
         segments (iterable of (int, int, str)): start sample, end sample (exclusive), label.
     """
-    atomic_write(path, "".join(f"{s} {e} {label}\n" for s, e, label in segments).encode("ascii"))
+    atomic_write(path, "".join(f"{s} {e} {label}\n" for s, e, label in segments).encode("ascii"), sync_folder=False)
 
 
 def write_transcript(path: PathLike, n_samples: int, text: str) -> None:
@@ -120,4 +104,4 @@ def write_transcript(path: PathLike, n_samples: int, text: str) -> None:
         n_samples (int): length of the audio; TIMIT writes it as the end sample.
         text (str): the sentence as prompted.
     """
-    atomic_write(path, f"0 {n_samples} {text}\n".encode("ascii"))
+    atomic_write(path, f"0 {n_samples} {text}\n".encode("ascii"), sync_folder=False)

@@ -12,9 +12,16 @@ convention=NAME)`` is its fixed twin. Overrides use kfront's (torchaudio's) argu
                      40 mels, ``log(mel + 1e-6)``, 13 cepstra for ``output="mfcc"``.
 ``"kaldi-fbank"``    Kaldi ``compute-fbank-feats`` (``torchaudio.compliance.kaldi.fbank``, kaldi-native-fbank,
                      kaldifeat; k2 / icefall / lhotse / sherpa): snip-edges framing, DC removal, pre-emphasis
-                     0.97, Povey window, 400 samples padded to 512, 23 Kaldi mel bins from 20 Hz, ``log`` with
-                     Kaldi's floor, dither off. Samples in int16 range, as Kaldi reads them.
-``"kaldi-mfcc"``     Kaldi ``compute-mfcc-feats``: the above with 13 cepstra, lifter 22, log energy as c0.
+                     0.97, Povey window, 400 samples padded to 512, 23 Kaldi mel bins from 20 Hz to Nyquist
+                     (``f_max <= 0`` is an offset from Nyquist, as Kaldi's ``high_freq``), ``log`` with Kaldi's
+                     floor (``FLT_EPSILON``), no energy (``energy="prepend"`` adds it; ``energy_floor`` 0 as
+                     Kaldi, not torchaudio's 1.0), dither off. ``sample_format="int16"``: the samples are taken
+                     in int16 range, as Kaldi (and WeNet, ``waveform * (1 << 15)``) reads them;
+                     icefall / lhotse / kaldifeat compute the same formulas on float audio in [-1, 1]
+                     (``sample_format="float"``; their setting: ``n_mels=80, snip_edges=False, f_max=-400``).
+                     :mod:`kfront.integrations.kaldi` takes Kaldi's option names and checks the scale.
+``"kaldi-mfcc"``     Kaldi ``compute-mfcc-feats``: the above with 13 cepstra, lifter 22, log energy as c0
+                     (``energy=None`` keeps the cepstral c0, as ``use_energy=false``).
 ``"whisper"``        OpenAI Whisper's log-mel (``transformers.WhisperFeatureExtractor``): 400-point Hann STFT,
                      hop 160, reflect centring, last frame dropped, 80 Slaney mels (``n_mels=128`` for
                      large-v3), ``log10`` clamped at 1e-10, floor at max - 8, ``(x + 4) / 4``.

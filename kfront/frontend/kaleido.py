@@ -5,7 +5,6 @@ import torch
 from torch import nn
 
 from ..core import KMatrix
-from ..core.permutation import is_power_of_2
 from . import functional as F
 from ._base import FrontendBase, mel_filterbank_of, resolve_dtype
 from ._spectrum import kmatrix_spectrum, separation_init
@@ -111,8 +110,9 @@ class KaleidoFrontend(FrontendBase):
         if real_input not in REAL_INPUTS:
             raise ValueError(f"real_input must be one of {REAL_INPUTS}, got {real_input!r}")
         n_fft = config.n_fft
-        if not is_power_of_2(n_fft) or (real_input == "packed" and n_fft < 4):
-            raise ValueError(f"n_fft must be a power of 2 for the K-matrix (>= 4 when packed), got {n_fft}")
+        if real_input == "packed" and (n_fft % 2 or n_fft < 4):
+            raise ValueError(f"real_input='packed' splits a frame into n_fft / 2 (even, odd) sample pairs: n_fft must "
+                             f"be even and >= 4, got {n_fft}; use real_input='complex' for an odd n_fft")
         dtype = resolve_dtype(dtype)
         super().__init__(config, dtype, convention=convention)
         self._learn = resolve_learn(learn, config.output)
@@ -124,7 +124,7 @@ class KaleidoFrontend(FrontendBase):
         k_in, k_out = (n_fft, self.n_freqs) if real_input == "complex" else (n_fft // 2, n_fft // 2)
         self.kmatrix = KMatrix(k_in, k_out, width=kmatrix_width, expansion=kmatrix_expansion, complex=True,
                                init=init, dtype=dtype)
-        if self.kmatrix.bias is not None or getattr(self.kmatrix, "_perm_at", "input") != "input":
+        if self.kmatrix.bias is not None or self.kmatrix.permutation_at not in (None, "input"):
             raise ValueError("KaleidoFrontend needs a K-matrix without bias whose permutation acts on its input")
         for p in self.kmatrix.parameters():
             p.requires_grad_("kmatrix" in self._learn)

@@ -8,14 +8,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from pathlib import Path
 from typing import Dict, List, Sequence
 
+from .._atomic import atomic_write
 from .corpus import CorpusError, Utterance, read_audio, read_phn
 from .phones import load_phone_map
 
-__all__ = ["FIELDS", "make_entry", "write_manifest", "read_manifest", "atomic_write_text"]
+__all__ = ["FIELDS", "make_entry", "write_manifest", "read_manifest"]
 
 FIELDS = ("id", "path", "duration", "num_samples", "sample_rate", "speaker", "phones48", "phones39")
 
@@ -49,7 +49,7 @@ def make_entry(utt: Utterance) -> Dict:
 
 
 def write_manifest(entries: Sequence[Dict], path) -> None:
-    """Write a manifest atomically (a temporary file, then ``os.replace``): a failure leaves any old one intact.
+    """Write a manifest whole or not at all: a failure leaves any old one intact.
 
     Args:
         entries (sequence of dict): with the keys in :data:`FIELDS`.
@@ -64,20 +64,7 @@ def write_manifest(entries: Sequence[Dict], path) -> None:
         w = csv.writer(buf, delimiter="\t", lineterminator="\n")
         w.writerow(FIELDS)
         w.writerows([e[k] for k in FIELDS] for e in entries)
-    atomic_write_text(buf.getvalue(), path)
-
-
-def atomic_write_text(text: str, path) -> None:
-    """Write a text file through a temporary file beside it and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    atomic_write(path, buf.getvalue().encode())
 
 
 def read_manifest(path) -> List[Dict]:

@@ -6,8 +6,9 @@ import logging
 from pathlib import Path
 from typing import Dict
 
+from .._atomic import atomic_write
 from .corpus import find_corpus_root, list_utterances
-from .manifest import atomic_write_text, make_entry, write_manifest
+from .manifest import make_entry, write_manifest
 from .splits import SPLITS, standard_splits
 
 __all__ = ["prepare_timit"]
@@ -59,6 +60,6 @@ def prepare_timit(corpus, out_dir, fmt: str = "jsonl", force: bool = False,
         write_manifest(entries[split], paths[split])
     summary = dict(want, utterances={s: len(entries[s]) for s in SPLITS},
                    hours={s: round(sum(e["duration"] for e in entries[s]) / 3600, 3) for s in SPLITS})
-    atomic_write_text(json.dumps(summary, indent=1) + "\n", stamp)
+    atomic_write(stamp, (json.dumps(summary, indent=1) + "\n").encode())
     log.info("wrote manifests to %s: %s", out_dir, summary["utterances"])
     return paths

@@ -8,7 +8,8 @@
 # Stages (each writes the files the next one reads):
 #   0 corpus     --timit PATH, or generate the built-in corpus into --corpus_dir
 #   1 data       manifests <data_dir>/{train,dev,test}.jsonl (test = core test)
-#   2 train      <exp_dir>/<frontend>_seed<seed>/ {config.yaml, init.pt, last.pt, best.pt, log.csv}
+#   2 train      <exp_dir>/<frontend>_seed<seed>/ {config.yaml, init.pt, last.pt, best.pt, log.csv, train.log}
+#                runs in the background write status.txt there; each epoch one console line shows them all
 #   3 decode     <exp_dir>/<run>/decode_{dev,test}/hyp.txt with best.pt, decode_test_init/ with init.pt
 #   4 score      <exp_dir>/<run>/decode_*/{per.json, alignments.txt}  (PER on 39 phones, S/D/I)
 #   5 report     <exp_dir>/RESULTS.md and <exp_dir>/plots/*.png
@@ -106,8 +107,16 @@ for fe in $frontends; do
     [[ -f "$(config_for "$fe")" ]] || { echo "$0: config $(config_for "$fe") does not exist" >&2; exit 1; }
 done
 corpus="${timit:-$corpus_dir}"
-runs=()
-for fe in $frontends; do for seed in $seeds; do runs+=("$exp_dir/${fe}_seed$seed"); done; done
+# The run folders' names (<frontend>_seed<seed>) come from kfront/asr/layout.py, where decoding, scoring and the
+# report parse them back: one "<frontend> <seed> <folder>" line per run, asked only when a stage needs them.
+run_fes=() run_seeds=() runs=()
+if [[ $stage -le 5 && $stop_stage -ge 2 ]]; then
+    # shellcheck disable=SC2086  # lists
+    listing="$("$python" -m kfront.asr run-dirs --frontends $frontends --seeds $seeds)"
+    while read -r fe seed name; do
+        run_fes+=("$fe") run_seeds+=("$seed") runs+=("$exp_dir/$name")
+    done <<< "$listing"
+fi
 
 # ---- 0: corpus --------------------------------------------------------------------------------------------
 if [[ $stage -le 0 && $stop_stage -ge 0 ]]; then
@@ -130,9 +139,8 @@ if [[ $stage -le 1 && $stop_stage -ge 1 ]]; then
 fi
 
 # ---- 2: training ------------------------------------------------------------------------------------------
-train_one() {  # frontend seed
-    local fe="$1" seed="$2" dir="$exp_dir/$1_seed$2"
-    mkdir -p "$dir"
+train_one() {  # frontend seed folder
+    local fe="$1" seed="$2" dir="$3"
     local launcher=("$python")
     if [[ -n "$torchrun_opts" ]]; then
         # shellcheck disable=SC2206  # several options
@@ -152,31 +160,41 @@ if [[ $stage -le 2 && $stop_stage -ge 2 ]]; then
     if [[ "$device" == cpu ]]; then
         overrides="train.num_threads=$(( ($(nproc) + nj - 1) / nj )) $overrides"
     fi
-    pids=() logs=()
+    pids=() dirs=() last_status=""
+    show_status() {  # the runs in the background on one line, printed when one of them has moved on
+        local line="" d status written=false
+        for d in "${dirs[@]}"; do
+            status="launching"
+            if [[ -f "$d/status.txt" ]]; then status="$(< "$d/status.txt")"; written=true; fi  # replaced whole
+            line+="${line:+ | }${d##*/}: $status"
+        done
+        if [[ $written == true && "$line" != "$last_status" ]]; then log "$line"; last_status="$line"; fi
+    }
     finish_oldest() {
+        # Only this shell writes to the console; the trainers write to their logs and to status.txt.
+        while kill -0 "${pids[0]}" 2>/dev/null; do show_status; sleep 1; done
         if ! wait "${pids[0]}"; then
-            echo "$0: training failed; see ${logs[0]}" >&2
-            tail -n 5 "${logs[0]}" >&2
+            echo "$0: training failed; see ${dirs[0]}/train.log" >&2
+            tail -n 5 "${dirs[0]}/train.log" >&2
             kill "${pids[@]:1}" 2>/dev/null || true  # the other runs resume next time
             exit 1
         fi
-        tail -n 1 "${logs[0]}"
-        pids=("${pids[@]:1}") logs=("${logs[@]:1}")
+        show_status
+        tail -n 1 "${dirs[0]}/train.log"
+        pids=("${pids[@]:1}") dirs=("${dirs[@]:1}")
     }
-    for fe in $frontends; do
-        for seed in $seeds; do
-            dir="$exp_dir/${fe}_seed$seed"
-            mkdir -p "$dir"
-            if [[ $nj -le 1 ]]; then
-                log "training $fe, seed $seed (log: $dir/train.log)"
-                train_one "$fe" "$seed" 2>&1 | tee "$dir/train.log"
-            else
-                [[ ${#pids[@]} -lt $nj ]] || finish_oldest
-                log "training $fe, seed $seed in the background (log: $dir/train.log)"
-                train_one "$fe" "$seed" > "$dir/train.log" 2>&1 &
-                pids+=($!) logs+=("$dir/train.log")
-            fi
-        done
+    for i in "${!runs[@]}"; do
+        fe="${run_fes[$i]}" seed="${run_seeds[$i]}" dir="${runs[$i]}"
+        mkdir -p "$dir"
+        if [[ $nj -le 1 ]]; then
+            log "training $fe, seed $seed (log: $dir/train.log)"
+            train_one "$fe" "$seed" "$dir" 2>&1 | tee "$dir/train.log"
+        else
+            [[ ${#pids[@]} -lt $nj ]] || finish_oldest
+            log "training $fe, seed $seed in the background (log: $dir/train.log)"
+            train_one "$fe" "$seed" "$dir" > "$dir/train.log" 2>&1 &
+            pids+=($!) dirs+=("$dir")
+        fi
     done
     while [[ ${#pids[@]} -gt 0 ]]; do finish_oldest; done
 fi
