@@ -15,7 +15,7 @@ from kfront.frontend import functional as F  # noqa: E402
 from kfront.frontend import get_convention  # noqa: E402
 from kfront.frontend.conventions import speechbrain_samples  # noqa: E402
 
-from _toolkit_cases import TOL, audio, kaleido_or_skip, rel, speechbrain_reference as speechbrain  # noqa: E402
+from _speechbrain_espnet_cases import TOL, audio, rel, speechbrain_reference as speechbrain  # noqa: E402
 
 CASES = {"speechbrain-fbank": ("fbank", speechbrain_features.Fbank),
          "speechbrain-mfcc": ("mfcc", speechbrain_features.MFCC)}
@@ -63,10 +63,10 @@ def test_milliseconds_to_samples_as_speechbrain_stft(sample_rate, win_ms, hop_ms
 @pytest.mark.parametrize("convention", list(CASES))
 @pytest.mark.parametrize("n_fft", [400, 512])
 def test_kaleido_equals_speechbrain(n_fft, convention, dtype, kind, request):
-    """SpeechBrain's default n_fft = 400 needs the any-length DFT (skipped until KaleidoFrontend takes it); with
-    n_fft = 512 (SpeechBrain's 25 ms window centred in 512 points) every other stage is checked today."""
+    """SpeechBrain's default n_fft = 400 (the any-length DFT K-matrix) and 512 (the 25 ms window centred in 512
+    points, a power-of-2 K-matrix)."""
     output, cls = CASES[convention]
-    fe = kaleido_or_skip(convention=convention, n_fft=n_fft, dtype=dtype)
+    fe = KaleidoFrontend(convention=convention, n_fft=n_fft, dtype=dtype)
     x = audio(kind, request).to(dtype)
     ref = speechbrain(cls, dtype, n_fft=n_fft)(x)
     assert rel(fe(x).transpose(-1, -2), ref) <= TOL[dtype]
@@ -177,9 +177,9 @@ def test_gradcheck_kmatrix_twiddles(convention):
 
 @pytest.mark.parametrize("convention", list(CASES))
 def test_kmatrix_gradient_at_full_size(convention):
-    """At SpeechBrain's sizes (n_fft = 512 until the any-length DFT lands): the twiddle gradient is finite, reaches
-    every factor, and its directional derivative matches a central difference."""
-    fe = KaleidoFrontend(convention=convention, n_fft=512, dtype=torch.float64)
+    """At SpeechBrain's sizes: the twiddle gradient is finite, reaches every layer, and its directional derivative
+    matches a central difference."""
+    fe = KaleidoFrontend(convention=convention, dtype=torch.float64)
     gen = torch.Generator().manual_seed(7)
     x = torch.randn(2, 8000, generator=gen, dtype=torch.float64)
     weights = torch.randn(fe(x).shape, generator=gen, dtype=torch.float64)

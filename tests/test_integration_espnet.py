@@ -17,7 +17,7 @@ from espnet2.asr.frontend.default import DefaultFrontend as ESPnetDefaultFronten
 
 from kfront.integrations.espnet import DefaultFrontend  # noqa: E402
 
-from _toolkit_cases import lengths_of, padded, rel  # noqa: E402
+from _speechbrain_espnet_cases import lengths_of, padded, rel  # noqa: E402
 
 TOKENS = ["<blank>", "<unk>", "a", "b", "c", "<sos/eos>"]
 
@@ -95,6 +95,22 @@ def test_adapter_works_without_espnet():
         "assert feats.shape == (2, 32, 80) and lengths.tolist() == [32, 24]\n"
         "assert Fbank(learnable=False)(torch.randn(2, 4000)).shape == (2, 26, 40)\n"
         "assert not any(m.split('.')[0] == 'speechbrain' for m in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_registration_when_espnet_is_imported_later():
+    """kfront never imports ESPnet: a front-end built before ESPnet is imported is registered by the next
+    DefaultFrontend built, or by register_with_espnet()."""
+    code = (
+        "from kfront.integrations.espnet import DefaultFrontend, register_with_espnet\n"
+        "assert register_with_espnet() is False\n"
+        "frontend = DefaultFrontend(learnable=False)\n"
+        "from espnet2.asr.frontend.abs_frontend import AbsFrontend\n"
+        "assert not isinstance(frontend, AbsFrontend)\n"
+        "DefaultFrontend(learnable=False)\n"
+        "assert isinstance(frontend, AbsFrontend) and register_with_espnet() is True\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

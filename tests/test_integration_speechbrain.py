@@ -12,7 +12,7 @@ hyperpyyaml = pytest.importorskip("hyperpyyaml")
 
 from kfront.integrations import speechbrain as kfront_sb  # noqa: E402
 
-from _toolkit_cases import audio, kaleido_or_skip, padded, rel, speechbrain_reference as speechbrain  # noqa: E402
+from _speechbrain_espnet_cases import audio, padded, rel, speechbrain_reference as speechbrain  # noqa: E402
 
 OPTIONS = [  # SpeechBrain constructor arguments, each name as SpeechBrain spells it
     {},
@@ -22,45 +22,27 @@ OPTIONS = [  # SpeechBrain constructor arguments, each name as SpeechBrain spell
 ]
 
 
-def make(name: str, learnable: bool, dtype=torch.float32, **kw):
-    """The adapter; a learnable one at n_fft = 400 skips until the any-length DFT lands."""
-    cls = getattr(kfront_sb, name)
-    if learnable and kw.get("n_fft", 400) & (kw.get("n_fft", 400) - 1):
-        kaleido_or_skip(convention=cls._CONVENTION, n_fft=kw.get("n_fft", 400))
-    return cls(learnable=learnable, dtype=dtype, **kw)
-
-
 @pytest.mark.parametrize("options", OPTIONS, ids=lambda o: ",".join(o) or "defaults")
 @pytest.mark.parametrize("name", ["Fbank", "MFCC"])
 @pytest.mark.parametrize("learnable", [False, True])
 def test_adapter_equals_speechbrain(learnable, name, options, request):
-    options = dict(options)
-    if learnable and "n_fft" not in options:
-        options["n_fft"] = 512  # today's K-matrix sizes; n_fft = 400 below
     sample_rate = options.get("sample_rate", 16000)
     for kind in ("noise", "speech") if sample_rate == 16000 else ("noise",):
         for dtype, tol in ((torch.float64, 1e-9), (torch.float32, 1e-4)):
             x = audio(kind, request, sample_rate).to(dtype)
             ref = speechbrain(getattr(speechbrain_features, name), dtype, **options)(x)
-            ours = make(name, learnable, dtype, **options)
+            ours = getattr(kfront_sb, name)(learnable=learnable, dtype=dtype, **options)
             assert rel(ours(x), ref) <= tol
-
-
-@pytest.mark.parametrize("name", ["Fbank", "MFCC"])
-def test_learnable_adapter_at_speechbrain_n_fft(name, request):
-    fe = make(name, True)  # n_fft = 400
-    x = audio("speech", request)
-    assert rel(fe(x), speechbrain(getattr(speechbrain_features, name), torch.float32)(x)) <= 1e-4
 
 
 def test_wav_lens_and_learning_switches(speech):
     x = padded(speech)
     wav_lens = torch.tensor([w.shape[0] / x.shape[1] for w in speech])
-    fe = kfront_sb.Fbank(n_fft=512)
+    fe = kfront_sb.Fbank()
     assert torch.equal(fe(x, wav_lens), fe(x))  # relative lengths carry over to the frames unchanged
     assert fe.n_features == 40 and kfront_sb.MFCC(learnable=False).n_features == 660
     assert fe.frontend.learn == ("kmatrix",)
-    assert kfront_sb.Fbank(n_fft=512, requires_grad=True).frontend.learn == ("kmatrix", "filterbank")
+    assert kfront_sb.Fbank(requires_grad=True).frontend.learn == ("kmatrix", "filterbank")
     assert kfront_sb.Fbank(learnable=False).frontend.num_learnable_parameters() == 0
 
 
@@ -139,8 +121,6 @@ def _forward(hp: dict, wavs: torch.Tensor, wav_lens: torch.Tensor) -> torch.Tens
 def test_hyperpyyaml_model_with_kfront_features(n_fft, speech):
     from speechbrain.nnet.losses import ctc_loss
 
-    if n_fft == 400:
-        kaleido_or_skip(convention="speechbrain-fbank", n_fft=400)
     torch.manual_seed(0)
     ours = _hparams("kfront.integrations.speechbrain.Fbank", n_fft)
     theirs = _hparams("speechbrain.lobes.features.Fbank", n_fft)

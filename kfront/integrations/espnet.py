@@ -6,11 +6,12 @@
 with ``feats`` ``(batch, frames, n_mels)`` and padded frames set to 0, and ``output_size()``; at initialisation it
 computes ESPnet's log-mel features (the ``"espnet"`` convention), and the K-matrix in place of the FFT then learns.
 
-ESPnet checks a frontend's type (``typeguard`` in ``ESPnetASRModel``, ``ClassChoices(type_check=AbsFrontend)``):
-where ESPnet is installed, importing this module registers :class:`DefaultFrontend` as a virtual subclass of
-``espnet2.asr.frontend.abs_frontend.AbsFrontend`` (an ``abc`` registration: no ESPnet code is inherited), so
-``isinstance`` / ``issubclass`` checks pass. ``import kfront`` never imports ESPnet, and this module works without
-it.
+ESPnet checks a frontend's type (``typeguard`` in ``ESPnetASRModel``, ``ClassChoices(type_check=AbsFrontend)``).
+kfront never imports ESPnet; where ESPnet has been imported (``espnet2.asr.frontend.abs_frontend`` is loaded by
+any ESPnet model or task module), importing this module or building a :class:`DefaultFrontend` registers the class
+as a virtual subclass of ESPnet's ``AbsFrontend`` (an ``abc`` registration: no ESPnet code is inherited), so those
+checks pass. Import ESPnet first, or call :func:`register_with_espnet` after importing it. This module works
+without ESPnet.
 
 Example, as an ESPnet2 model's frontend::
 
@@ -18,7 +19,7 @@ Example, as an ESPnet2 model's frontend::
     frontend = DefaultFrontend(fs=16000, n_mels=80)
     model = ESPnetASRModel(vocab_size, token_list, frontend=frontend, ..., encoder=encoder, ctc=ctc)
 """
-import importlib.util
+import sys
 
 import numpy as np
 import torch
@@ -75,6 +76,7 @@ class DefaultFrontend(nn.Module):
                  frontend_conf: dict | None = None, apply_stft: bool = True, *, learnable: bool = True,
                  learn=("kmatrix",), dtype: torch.dtype | None = None, **kaleido_args):
         super().__init__()
+        register_with_espnet()
         _check_unsupported(window, onesided, frontend_conf, apply_stft)
         fs = parse_sample_rate(fs)
         features = dict(sample_rate=fs, n_fft=n_fft, win_length=n_fft if win_length is None else win_length,
@@ -187,15 +189,19 @@ def _check_unsupported(window, onesided, frontend_conf, apply_stft) -> None:
                          "no WPE / beamformer: use ESPnet's DefaultFrontend for multichannel enhancement")
 
 
-def _register_with_espnet() -> None:
-    """Make ESPnet's ``AbsFrontend`` type checks accept :class:`DefaultFrontend`, where ESPnet is installed."""
-    if importlib.util.find_spec("espnet2") is None:
-        return
-    try:
-        from espnet2.asr.frontend.abs_frontend import AbsFrontend
-    except ImportError:  # an ESPnet that does not import: nothing to register with
-        return
-    AbsFrontend.register(DefaultFrontend)
+_ABS_FRONTEND = "espnet2.asr.frontend.abs_frontend"
 
 
-_register_with_espnet()
+def register_with_espnet() -> bool:
+    """Register :class:`DefaultFrontend` as a virtual subclass of ESPnet's ``AbsFrontend`` if ESPnet has been
+    imported (kfront never imports it); returns whether it was. Runs when this module is imported and whenever a
+    :class:`DefaultFrontend` is built; call it yourself only if you import ESPnet after building the front-end.
+    """
+    module = sys.modules.get(_ABS_FRONTEND)
+    if module is None:
+        return False
+    module.AbsFrontend.register(DefaultFrontend)
+    return True
+
+
+register_with_espnet()

@@ -1,10 +1,7 @@
 """Shared pieces of the SpeechBrain and ESPnet tests: the error measure, test audio, and each toolkit's own
 extractor with float64 constants, so that a float64 comparison measures the pipelines, not the toolkit's float32
 constants."""
-import pytest
 import torch
-
-from kfront import KaleidoFrontend
 
 TOL = {torch.float64: 1e-9, torch.float32: 1e-4}
 
@@ -32,16 +29,6 @@ def audio(kind: str, request=None, sample_rate: int = 16000) -> torch.Tensor:
 
 def lengths_of(speech) -> torch.Tensor:
     return torch.tensor([w.shape[0] for w in speech])
-
-
-def kaleido_or_skip(**kw) -> KaleidoFrontend:
-    """A KaleidoFrontend, or a skip where its K-matrix cannot take this ``n_fft`` yet (the any-length DFT)."""
-    try:
-        return KaleidoFrontend(**kw)
-    except ValueError as err:
-        if "power of 2" in str(err):
-            pytest.skip(f"KaleidoFrontend(n_fft={kw.get('n_fft')}) needs the any-length DFT: {err}")
-        raise
 
 
 def speechbrain_reference(cls, dtype: torch.dtype, **kw) -> torch.nn.Module:
@@ -109,3 +96,57 @@ def assert_float32_as_accurate(ours: torch.Tensor, ref32: torch.Tensor, ref64: t
     """
     own = rel(ref32, ref64)
     assert rel(ours, ref64) <= max(TOL[torch.float32], 1.5 * own), (rel(ours, ref64), own)
+
+
+def report() -> None:
+    """Print the relative errors that the tests bound, on noise and on the speech fixture's utterances."""
+    import pathlib
+    import tempfile
+
+    import soundfile
+    from speechbrain.lobes.features import MFCC, Fbank
+
+    from kfront import KaleidoFrontend, make_frontend
+    from kfront.corpus import CorpusConfig, generate_corpus
+
+    with tempfile.TemporaryDirectory() as root:  # the corpus the ``speech`` fixture uses
+        generate_corpus(root, CorpusConfig.tiny(seed=0), jobs=1, progress=False)
+        paths = sorted(pathlib.Path(root).rglob("*.WAV"))[:4]
+        speech = [torch.from_numpy(soundfile.read(p, dtype="float32")[0]) for p in paths]
+    inputs = {"noise": audio("noise"), "speech": padded(speech).double()}
+    lengths = {"noise": None, "speech": lengths_of(speech)}
+    print(f"{'convention':18} {'audio':7} {'dtype':8} {'fixed twin':>11} {'Kaleido':>11} {'fixed/f64':>11} "
+          f"{'Kaleido/f64':>11} {'toolkit/f64':>11}")
+
+    def row(convention, kind, dt, fixed, kaleido, ref):
+        """Errors against the toolkit in ``dt``; for float32 also against its float64 run, and its own error."""
+        cells = [rel(fixed, ref[dt]), rel(kaleido, ref[dt])]
+        f64 = ref[torch.float64]
+        cells += [rel(fixed, f64), rel(kaleido, f64), rel(ref[dt], f64)] if dt == torch.float32 else [float("nan")] * 3
+        print(f"{convention:18} {kind:7} {str(dt)[6:]:8} " + " ".join(f"{c:11.2e}" for c in cells))
+
+    for convention, cls in (("speechbrain-fbank", Fbank), ("speechbrain-mfcc", MFCC)):
+        output = convention.split("-")[1]
+        for kind, x in inputs.items():
+            ref = {dt: speechbrain_reference(cls, dt)(x.to(dt)) for dt in TOL}
+            for dt in TOL:
+                fixed = make_frontend(output, convention=convention, dtype=dt)(x.to(dt)).transpose(-1, -2)
+                kaleido = KaleidoFrontend(convention=convention, dtype=dt)(x.to(dt)).transpose(-1, -2)
+                row(convention, kind, dt, fixed, kaleido, ref)
+    for kind, x in inputs.items():  # ESPnet: its valid frames (padding frames are zeroed by ESPnet and the adapter)
+        n = lengths[kind] if lengths[kind] is not None else torch.full((x.shape[0],), x.shape[1])
+        ref = {dt: espnet_reference(dt)(x.to(dt), n)[0] for dt in TOL}
+        for dt in TOL:
+            feats = []
+            for fe in (make_frontend("fbank", convention="espnet", dtype=dt),
+                       KaleidoFrontend(convention="espnet", dtype=dt)):
+                out, frames = fe(x.to(dt), lengths=n)
+                valid = (torch.arange(out.shape[-1]) < frames.unsqueeze(1)).unsqueeze(-1)
+                feats.append(out.transpose(-1, -2) * valid)
+            row("espnet", kind, dt, *feats, ref)
+    print("(max abs error / max abs reference, against the toolkit run in the same dtype; its float64 run has "
+          "float64 constants)")
+
+
+if __name__ == "__main__":  # python tests/_speechbrain_espnet_cases.py
+    report()
