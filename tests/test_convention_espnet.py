@@ -14,7 +14,8 @@ from kfront import KaleidoFrontend, make_frontend  # noqa: E402
 from kfront.frontend import functional as F  # noqa: E402
 from kfront.integrations.espnet import DefaultFrontend  # noqa: E402
 
-from _speechbrain_espnet_cases import TOL, assert_float32_as_accurate, audio, espnet_reference, lengths_of, rel  # noqa: E402
+from _speechbrain_espnet_cases import (  # noqa: E402
+    TOL, assert_float32_as_accurate, audio, espnet_reference, lengths_of, rel)
 
 
 def assert_equals_espnet(feats: torch.Tensor, x: torch.Tensor, lengths: torch.Tensor, dtype: torch.dtype,
