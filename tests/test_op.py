@@ -14,19 +14,9 @@ import math
 import pytest
 import torch
 
-from kfront.core import backend, backend_reason, butterfly_multiply, butterfly_multiply_reference, randn_twiddle
+from kfront.core import butterfly_multiply, butterfly_multiply_reference, randn_twiddle
 
-
-def _unavailable(device: str) -> str | None:
-    if device == "cuda" and not torch.cuda.is_available():
-        return "no CUDA device"
-    if backend(device) != "compiled":
-        return f"compiled butterfly op unavailable on {device}: {backend_reason(device)}"
-    return None
-
-
-DEVICES = [pytest.param(d, id=d, marks=pytest.mark.skipif(_unavailable(d) is not None, reason=str(_unavailable(d))))
-           for d in ("cpu", "cuda")]
+from _devices import DEVICES
 DTYPES = (torch.float32, torch.float64, torch.complex64, torch.complex128)
 WIDE = {torch.float32: torch.float64, torch.float64: torch.float64, torch.complex64: torch.complex128,
         torch.complex128: torch.complex128}

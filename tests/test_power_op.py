@@ -11,17 +11,7 @@ import torch
 from kfront.core import (_backend, backend, backend_reason, butterfly_multiply_power, butterfly_multiply_reference,
                          randn_twiddle, separate)
 
-
-def _unavailable(device: str) -> str | None:
-    if device == "cuda" and not torch.cuda.is_available():
-        return "no CUDA device"
-    if backend(device) != "compiled":
-        return f"compiled butterfly op unavailable on {device}: {backend_reason(device)}"
-    return None
-
-
-DEVICES = [pytest.param(d, id=d, marks=pytest.mark.skipif(_unavailable(d) is not None, reason=str(_unavailable(d))))
-           for d in ("cpu", "cuda")]
+from _devices import DEVICES
 TOL = {torch.float32: 2e-5, torch.complex64: 2e-5, torch.float64: 1e-12, torch.complex128: 1e-12}
 
 
