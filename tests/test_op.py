@@ -17,6 +17,7 @@ import torch
 from kfront.core import butterfly_multiply, butterfly_multiply_reference, randn_twiddle
 
 from _devices import DEVICES
+
 DTYPES = (torch.float32, torch.float64, torch.complex64, torch.complex128)
 WIDE = {torch.float32: torch.float64, torch.float64: torch.float64, torch.complex64: torch.complex128,
         torch.complex128: torch.complex128}
