@@ -12,6 +12,7 @@ from kfront.core import (_backend, backend, backend_reason, butterfly_multiply_p
                          randn_twiddle, separate)
 
 from _devices import DEVICES
+
 TOL = {torch.float32: 2e-5, torch.complex64: 2e-5, torch.float64: 1e-12, torch.complex128: 1e-12}
 
 
