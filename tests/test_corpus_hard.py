@@ -153,7 +153,7 @@ def test_hard_plan():
     plan = plan_corpus(CorpusConfig(condition="hard"))
     speakers = [s for spk in plan.speakers.values() for s in spk]
     assert all(s.room is not None and s.channel.rt60_s is None for s in speakers)
-    assert 0.15 < np.mean([s.telephone for s in speakers]) < 0.45
+    assert 0.1 < np.mean([s.telephone for s in speakers]) < 0.35
     assert len({s.voice for s in speakers}) > 40  # far more than the standard condition's 24 voice names
     assert {s.voice.split("+")[1] for s in speakers} <= set(HARD_VARIANTS)
     settings = {(s.voice, s.rate, s.pitch) for s in speakers}
@@ -162,7 +162,7 @@ def test_hard_plan():
     for utt in plan.utterances:
         p = utt.perturbation
         speeds.append(p.speed)
-        assert 0.9 <= p.speed <= 1.1 and 0.0 <= p.babble_snr_db <= 15.0 and 2 <= len(p.babble) <= 5
+        assert 0.9 <= p.speed <= 1.1 and 15.0 <= p.babble_snr_db <= 30.0 and 3 <= len(p.babble) <= 6
         for talker in p.babble:
             assert talker.voice != utt.speaker.voice and (talker.voice, talker.rate, talker.pitch) not in settings
             assert not set(talker.texts) & texts
@@ -201,7 +201,7 @@ def test_room_keeps_the_direct_path_at_lag_zero():
     rng = np.random.default_rng(0)
     dry = np.zeros(8000)
     dry[rng.choice(np.arange(500, 7000), size=12, replace=False)] = 1.0
-    for room in (_room(), random_room(np.random.default_rng(3), RATE)):
+    for room in (_room(), random_room(np.random.default_rng(3), RATE, rt60_s=(0.5, 0.7), distance_m=(2.0, 3.0))):
         response = room_responses(room, RATE)
         distance = np.linalg.norm(np.subtract(room.source_m, room.mic_m))
         assert abs(distance * RATE / SPEED_OF_SOUND - round(distance * RATE / SPEED_OF_SOUND)) < 1e-6
@@ -303,3 +303,11 @@ def test_import_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
                          env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
     assert out.strip() == "[]"
+
+
+def test_cli_help_and_module_entry_point():
+    out = subprocess.run([sys.executable, "-m", "kfront.corpus", "--help"], capture_output=True, text=True,
+                         check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
+    assert out.startswith("usage: python -m kfront.corpus")
+    for flag in ("--condition {standard,hard}", "--train-voices N", "pyroomacoustics", "mu-law"):
+        assert flag in out, flag

@@ -12,7 +12,8 @@ import time
 from typing import List, Optional
 
 from .generate import MANIFEST_NAME, generate_corpus
-from .hard import CONDITIONS, HARD_VARIANTS
+from .hard import CONDITIONS
+from .hard import summary as hard_summary
 from .plan import CorpusConfig
 
 __all__ = ["build_parser", "main"]
@@ -58,13 +59,8 @@ def build_parser(prog: Optional[str] = None) -> argparse.ArgumentParser:
                       help=f"speakers reading each SX sentence [default: {_DEFAULT.sx_readers}]")
     sound = parser.add_argument_group("sound (neither changes the layout or the size)")
     sound.add_argument("--condition", choices=CONDITIONS, default=_DEFAULT.condition,
-                       help="standard: close microphones, mild noise, 12 espeak-ng variants; hard: every speaker in "
-                            "a simulated room (pyroomacoustics' image method, RT60 0.2-0.7 s, 0.5-3 m away), "
-                            "babble of 2-5 other synthetic talkers at 0-15 dB SNR, 30 %% of the speakers through "
-                            "a telephone line (300-3400 Hz, 8 kHz mu-law), each utterance 0.9-1.1 times as fast "
-                            f"(phone boundaries moved with it), {len(HARD_VARIANTS)} voice variants instead of 12, "
-                            "wider pitch and rate "
-                            f"[default: {_DEFAULT.condition}]")
+                       help="standard: close microphones, mild noise, 12 espeak-ng voice variants; hard: "
+                            f"{hard_summary().replace('%', '%%')} [default: {_DEFAULT.condition}]")
     sound.add_argument("--train-voices", "--train_voices", type=int, default=None, metavar="N",
                        help="TRAIN's speakers share N voices (voice, pitch, pitch range; each keeps its own rate "
                             "and channel) that no TEST speaker uses, like a small real corpus with few speakers "

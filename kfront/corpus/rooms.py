@@ -68,20 +68,21 @@ def _inside(rng: np.random.Generator, size: np.ndarray, heights: Tuple[float, fl
     return np.array([xy[0], xy[1], rng.uniform(*heights)])
 
 
-def random_room(rng: np.random.Generator, sample_rate: int, rt60_s: Tuple[float, float] = (0.2, 0.7),
-                distance_m: Tuple[float, float] = (0.5, 3.0)) -> Room:
+def random_room(rng: np.random.Generator, sample_rate: int, rt60_s: Tuple[float, float],
+                distance_m: Tuple[float, float]) -> Room:
     """Draw an office- to classroom-sized room with a talker at a distance from the microphone.
 
     Args:
         rng (numpy.random.Generator): the source of randomness.
         sample_rate (int): rate the responses will be simulated at, in Hz; the talker's distance is a whole
             number of samples of sound travel at it.
-        rt60_s (tuple of float, optional): range of the reverberation time in seconds. (Default: ``(0.2, 0.7)``)
-        distance_m (tuple of float, optional): range of the talker-to-microphone distance in metres.
-            (Default: ``(0.5, 3.0)``)
+        rt60_s (tuple of float): range of the reverberation time in seconds, e.g. ``(0.15, 0.4)``.
+        distance_m (tuple of float): range of the talker-to-microphone distance in metres, e.g. ``(0.3, 1.2)``.
     """
     if not 0.0 < rt60_s[0] <= rt60_s[1]:
         raise ValueError(f"rt60_s must be a range (low, high) with 0 < low <= high, got {rt60_s}")
+    if not 0.0 < distance_m[0] <= distance_m[1] <= 3.0:
+        raise ValueError(f"distance_m must be a range (low, high) with 0 < low <= high <= 3, got {distance_m}")
     size = np.array([rng.uniform(3.5, 9.0), rng.uniform(3.0, 7.0), rng.uniform(2.5, 3.5)])
     rt60 = float(rng.uniform(*rt60_s))
     step = SPEED_OF_SOUND / sample_rate  # metres per sample of travel
