@@ -25,15 +25,13 @@ from .align import phone_segments, rescale, word_segments
 from .channel import apply_channel, resample_to
 from .hard import room_and_babble, source_rate
 from .phones import language_of
-from .plan import CorpusConfig, CorpusPlan, Utterance, plan_corpus
+from .plan import SAMPLE_RATE, CorpusConfig, CorpusPlan, Utterance, plan_corpus
 from .rooms import Room, RoomResponse, room_responses
 from .telephone import telephone_line
 from .writers import atomic_write, write_audio, write_segments, write_transcript
 
 __all__ = ["SAMPLE_RATE", "MANIFEST_NAME", "CorpusSummary", "generate_corpus", "render_utterance"]
 
-#: Output sample rate (TIMIT's).
-SAMPLE_RATE = 16000
 #: Stamp file at the corpus root: the settings it was made with, and whether it is complete.
 MANIFEST_NAME = "kfront_corpus.json"
 #: Version of the generator's output; bump it whenever the same settings would give different files.

@@ -26,11 +26,12 @@ from .hard import (BABBLE_SENTENCES, BABBLE_VOICES, CONDITIONS, HARD_VOICES, Per
 from .speakers import STANDARD_VOICES, VOICE_LANGUAGES, Speaker, draw_voices, make_speakers
 from .text import dialect_sentences, load_grammar
 
-__all__ = ["CorpusConfig", "Utterance", "CorpusPlan", "plan_corpus"]
+__all__ = ["SAMPLE_RATE", "CorpusConfig", "Utterance", "CorpusPlan", "plan_corpus"]
 
 _FIRST_SX_NUMBER = 3  # TIMIT numbers SA1-2, then SX from 3 on, then SI
 _FIRST_SI_NUMBER = 453
-_SAMPLE_RATE = 16000  # the corpus's (rooms are laid out on its sample grid)
+#: Output sample rate (TIMIT's); the hard condition's rooms are laid out on its sample grid.
+SAMPLE_RATE = 16000
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,7 @@ def plan_corpus(config: CorpusConfig) -> CorpusPlan:
     core = make_speakers(config.core_test_speakers, rng, taken_ids, taken_voices, space, avoid=avoid)
     hard_rng = np.random.default_rng([config.seed, 1])  # its own stream: the standard draws stay as they were
     if config.condition == "hard":
-        train, dev, core = (harden_speakers(spk, hard_rng, _SAMPLE_RATE) for spk in (train, dev, core))
+        train, dev, core = (harden_speakers(spk, hard_rng, SAMPLE_RATE) for spk in (train, dev, core))
     splits = {"TRAIN": train, "TEST": dev + core}
 
     used = set(dialect_sentences())
