@@ -178,10 +178,10 @@ def test_integer_audio_is_refused(fixed):
 
 def test_lengths_in_the_wrong_form_are_refused(fixed):
     batch = torch.randn(2, 4000)
-    with pytest.raises(ValueError, match=r"integer tensor of sample counts \(batch,\), got dtype torch.float32; "
-                                         "relative lengths"):
+    with pytest.raises(ValueError, match=r"absolute sample counts \(an integer tensor\), got dtype "
+                                         r"torch.float32 values \[1.0, 0.5\]; relative lengths"):
         fixed(batch, torch.tensor([1.0, 0.5]))
-    with pytest.raises(ValueError, match=r"shape \(batch,\) = \(2,\) for a waveform of 2 items, got \(3,\)"):
+    with pytest.raises(ValueError, match=r"lengths must have shape \(batch,\) = \(2,\), got \(3,\)"):
         fixed(batch, torch.tensor([4000, 3000, 2000]))
     with pytest.raises(ValueError, match=r"lengths\[1\] = 4001 is outside \[1, 4000\]"):
         fixed(batch, torch.tensor([4000, 4001]))

@@ -7,6 +7,7 @@ All run one pipeline whose fixed stages a :class:`FeatureConfig` describes, name
 introspection used by :mod:`~kfront.frontend.diagnostics`, :mod:`kfront.plot` and :func:`freeze`.
 """
 from ._base import FrontendBase
+from ._checks import check_sample_counts
 from .config import FeatureConfig
 from .conventions import CONVENTIONS, convention_names, get_convention
 from .diagnostics import count_parameters, drift, filterbank_drift, frequency_response, kmatrix_drift
@@ -18,6 +19,6 @@ from .streaming import StreamingFrontend
 
 __all__ = [
     "CONVENTIONS", "FRONTENDS", "FeatureConfig", "Fbank", "FrontendBase", "FrozenFrontend", "KaleidoFrontend", "MFCC",
-    "StreamingFrontend", "convention_names", "count_parameters", "drift", "filterbank_drift", "freeze",
+    "StreamingFrontend", "check_sample_counts", "convention_names", "count_parameters", "drift", "filterbank_drift", "freeze",
     "frequency_response", "get_convention", "kmatrix_drift", "make_frontend",
 ]

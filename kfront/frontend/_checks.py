@@ -59,19 +59,27 @@ def check_num_samples(n: int, need: int, why: str) -> None:
 def check_lengths(lengths, waveform: torch.Tensor) -> None:
     """``lengths``: an integer tensor ``(batch,)`` for a ``(batch, ..., time)`` waveform, each value in
     ``[1, time]`` (absolute sample counts; SpeechBrain's relative lengths go through its adapter)."""
-    if not isinstance(lengths, torch.Tensor):
-        raise ValueError(f"lengths must be an integer tensor of shape (batch,), got {type(lengths).__name__}")
-    if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
-        raise ValueError(f"lengths must be an integer tensor of sample counts, got dtype {lengths.dtype} (relative "
-                         "lengths in (0, 1], as SpeechBrain's wav_lens, go through kfront.integrations.speechbrain)")
     if waveform.dim() < 2:
         raise ValueError(f"lengths needs a batched waveform (batch, ..., time), got shape {tuple(waveform.shape)}")
-    if lengths.dim() != 1 or lengths.shape[0] != waveform.shape[0]:
-        raise ValueError(f"lengths must have shape (batch,) = ({waveform.shape[0]},) to fit waveform of shape "
-                         f"{tuple(waveform.shape)}, got {tuple(lengths.shape)}")
+    check_sample_counts(lengths, waveform.shape[0], waveform.shape[-1])
+
+
+def check_sample_counts(lengths, batch: int, time: int, name: str = "lengths") -> None:
+    """``lengths`` (called ``name`` in the message): absolute sample counts of a padded batch, an integer tensor
+    ``(batch,)`` with every value in ``[1, time]``; relative lengths (SpeechBrain's form) are refused by name."""
+    if not isinstance(lengths, torch.Tensor):
+        raise ValueError(f"{name} must be an integer tensor of shape (batch,), got {type(lengths).__name__}")
+    if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
+        values = lengths.flatten()[:8].tolist()
+        raise ValueError(f"{name} must be absolute sample counts (an integer tensor), got dtype {lengths.dtype} values "
+                         f"{values}{' ...' if lengths.numel() > 8 else ''}; relative lengths in (0, 1] (SpeechBrain's "
+                         f"wav_lens) go through kfront.integrations.speechbrain, or multiply them by the padded time "
+                         f"({time}) and round")
+    if lengths.dim() != 1 or lengths.shape[0] != batch:
+        raise ValueError(f"{name} must have shape (batch,) = ({batch},), got {tuple(lengths.shape)}")
     if not is_tracing():
-        n = waveform.shape[-1]
-        bad = (lengths < 1) | (lengths > n)
+        bad = (lengths < 1) | (lengths > time)
         if bool(bad.any()):
             i = int(bad.nonzero()[0, 0])
-            raise ValueError(f"lengths[{i}] = {int(lengths[i])} is outside [1, {n}] (the waveform has {n} samples)")
+            raise ValueError(f"{name}[{i}] = {int(lengths[i])} is outside [1, {time}] (the padded batch has {time} "
+                             "samples)")

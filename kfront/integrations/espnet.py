@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..frontend import make_frontend
+from ..frontend import check_sample_counts, make_frontend
 
 #: ESPnet's ``window`` names (``torch.<name>_window``) and kfront's; ``None`` is no window
 WINDOWS = {"hann": "hann", "hamming": "hamming", "blackman": "blackman", None: "rectangular"}
@@ -159,21 +159,7 @@ def check_espnet_input(input, input_lengths=None) -> None:
         raise ValueError(f"input is empty: shape {tuple(input.shape)}; need at least one item with samples")
     if input_lengths is None:
         return
-    if not isinstance(input_lengths, torch.Tensor):
-        raise ValueError(f"input_lengths must be an integer tensor (batch,) of sample counts, got "
-                         f"{type(input_lengths).__name__}")
-    if input_lengths.is_floating_point() or input_lengths.is_complex() or input_lengths.dtype == torch.bool:
-        raise ValueError(f"input_lengths must be absolute sample counts (an integer tensor, ESPnet's form), got "
-                         f"{input_lengths.dtype} values {input_lengths.tolist()}; relative lengths in (0, 1] are "
-                         f"SpeechBrain's form: multiply them by input.shape[1] = {input.shape[1]} and round")
-    if input_lengths.shape != (input.shape[0],):
-        raise ValueError(f"input_lengths must have shape (batch,) = ({input.shape[0]},), got "
-                         f"{tuple(input_lengths.shape)}")
-    bad = (input_lengths < 1) | (input_lengths > input.shape[1])
-    if bool(bad.any()):
-        i = int(bad.nonzero()[0, 0])
-        raise ValueError(f"input_lengths[{i}] = {int(input_lengths[i])} is outside [1, {input.shape[1]}] (absolute "
-                         f"sample counts of input with {input.shape[1]} samples)")
+    check_sample_counts(input_lengths, input.shape[0], input.shape[1], name="input_lengths")
 
 
 def _check_unsupported(window, onesided, frontend_conf, apply_stft) -> None:

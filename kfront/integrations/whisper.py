@@ -22,7 +22,7 @@ What the extractor does, and this module with it:
 import torch
 from torch import nn
 
-from ..frontend import KaleidoFrontend, make_frontend
+from ..frontend import KaleidoFrontend, check_sample_counts, make_frontend
 
 PADDINGS = ("max_length", "longest")
 NORM_EPS = 1e-7  # WhisperFeatureExtractor.zero_mean_unit_var_norm: (x - mean) / sqrt(var + 1e-7)
@@ -161,7 +161,7 @@ class WhisperFrontend(nn.Module):
         batch, time = waveform.shape
         if lengths is None:
             return waveform.to(dtype), torch.full((batch,), time, device=waveform.device)
-        _check_lengths(lengths, batch, time)
+        check_sample_counts(lengths, batch, time)
         return waveform.to(dtype), lengths.to(device=waveform.device, dtype=torch.long)
 
     def _fit(self, batch: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -215,18 +215,3 @@ def _check_audio(waveform, name: str) -> None:
                          f"{waveform.dtype} (int16 PCM: divide by 32768.0)")
 
 
-def _check_lengths(lengths, batch: int, time: int) -> None:
-    """Absolute sample counts ``(batch,)`` in ``[1, time]``, as ``attention_mask.sum(-1)`` would give."""
-    if not isinstance(lengths, torch.Tensor) or lengths.is_floating_point() or lengths.is_complex() \
-            or lengths.dtype == torch.bool:
-        form = f"dtype {lengths.dtype}" if isinstance(lengths, torch.Tensor) else type(lengths).__name__
-        raise ValueError(f"lengths must be an integer tensor of sample counts (batch,), got {form}; relative "
-                         "lengths in (0, 1] are SpeechBrain's form: multiply them by the padded time and round")
-    if lengths.shape != (batch,):
-        raise ValueError(f"lengths must have shape (batch,) = ({batch},) for a waveform of {batch} items, got "
-                         f"{tuple(lengths.shape)}")
-    bad = (lengths < 1) | (lengths > time)
-    if bool(bad.any()):
-        i = int(bad.nonzero()[0, 0])
-        raise ValueError(f"lengths[{i}] = {int(lengths[i])} is outside [1, {time}] (the padded batch has {time} "
-                         "samples)")
