@@ -203,7 +203,7 @@ def test_bad_input_shapes_lengths_and_rates(speech):
              ((wave[:399],), "399 samples.*needs at least 400"),
              ((wave.numpy(),), "must be a torch.Tensor"),
              ((wave, torch.tensor([100])), "lengths needs a \\(batch, time\\) waveform"),
-             ((wave.view(1, -1), torch.tensor([0.5])), "integer tensor of sample counts"),
+             ((wave.view(1, -1), torch.tensor([0.5])), r"absolute sample counts \(an integer tensor\)"),
              ((wave.view(1, -1), torch.tensor([wave.shape[0] + 1])), "outside \\[1, "),
              ((wave.view(1, -1), torch.tensor([100, 200])), "shape \\(batch,\\) = \\(1,\\)"),
              (([wave.double(), wave],), "different dtypes")]
