@@ -118,3 +118,16 @@ def test_report_has_the_paired_tables(exp):
     # on test, kaleido_fbank against fbank: fewer errors on both seeds, but not on every utterance
     row = next(line for line in section.splitlines() if line.startswith("| kaleido_fbank | fbank (twin, best"))
     assert "| 2 of 2 seeds | inside the noise |" in row
+
+
+def test_paired_script_compares_any_two_front_ends(exp):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "recipes" / "timit" / "local" / "paired.py"
+    out = subprocess.run([sys.executable, str(script), "--exp_dir", str(exp), "--a", "kaleido_fbank", "--b",
+                          "kaleido", "--splits", "dev"], capture_output=True, text=True, check=True).stdout
+    # dev: 4 against 12 errors on 45 tokens on both seeds, two errors fewer on every utterance
+    assert "| kaleido_fbank | kaleido | 2 | 1: 8.89 / 26.67, 2: 8.89 / 26.67 | -17.78 |" in out
+    assert out.rstrip().endswith("| 2 of 2 seeds | kaleido_fbank better |")

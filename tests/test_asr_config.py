@@ -91,3 +91,28 @@ def test_compared_configs_differ_only_in_the_frontend_block(prefix):
     assert learnable.n_features == fixed.n_features == blocks["fbank"]["n_mels"]
     x = torch.randn(2, 4000)
     torch.testing.assert_close(learnable(x), fixed(x), rtol=1e-4, atol=1e-3)
+
+
+def _flat(d, prefix=""):
+    out = {}
+    for k, v in d.items():
+        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+    return out
+
+
+# The options measured against the plain learnable MFCC: each config is its base with these keys changed.
+OPTIONS = {
+    "mini_kaleido_l2sp": ("mini_kaleido", {"optim.frontend_l2sp"}),
+    "mini_kaleido_release": ("mini_kaleido", {"optim.frontend_freeze_epochs", "optim.frontend_release_epochs"}),
+    "mini_kaleido_fullrank": ("mini_kaleido", {"frontend.n_mfcc"}),
+    "mini_mfcc_fullrank": ("mini_mfcc", {"frontend.n_mfcc"}),
+    "mini_kaleido_packed": ("mini_kaleido", {"frontend.real_input"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIONS))
+def test_option_configs_differ_from_their_base_in_their_keys_only(name):
+    base, keys = OPTIONS[name]
+    a = _flat(config_to_dict(load_config(CONF / f"{base}.yaml")))
+    b = _flat(config_to_dict(load_config(CONF / f"{name}.yaml")))
+    assert {k for k in set(a) | set(b) if a.get(k) != b.get(k)} == keys

@@ -17,7 +17,7 @@ from .evaluation import read_utterance_counts
 from .layout import decode_dir
 from .stats import PairedDifference, paired_bootstrap
 
-__all__ = ["Comparison", "fixed_twin", "best_fixed", "paired_comparisons"]
+__all__ = ["Comparison", "fixed_twin", "best_fixed", "paired_difference", "paired_comparisons"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,9 +71,22 @@ def best_fixed(groups: Dict[str, List[Dict[str, Any]]], fixed: Sequence[str]) ->
     return min(scored)[1] if scored else None
 
 
-def _paired(a_runs: List[Dict[str, Any]], b_runs: List[Dict[str, Any]], split: str, resamples: int,
-            seed: int):
-    """The seeds both sets of runs have decoded on ``split``, and the paired difference of A minus B."""
+def paired_difference(a_runs: List[Dict[str, Any]], b_runs: List[Dict[str, Any]], split: str,
+                      resamples: int = 10000, seed: int = 0):
+    """The seeds both sets of runs have scored on ``split``, and the paired difference of A minus B.
+
+    Args:
+        a_runs, b_runs (list of dict): runs of two front-ends (``seed`` and ``dir`` of each).
+        split (str): the decoded split.
+        resamples (int, optional): bootstrap resamples. (Default: ``10000``)
+        seed (int, optional): seed of the bootstrap. (Default: ``0``)
+
+    Returns:
+        (tuple of int, PairedDifference or None): ``None`` without a common seed.
+
+    Raises:
+        ValueError: the two were scored on different utterances or references.
+    """
     by_seed = lambda runs: {r["seed"]: r for r in runs if (decode_dir(r["dir"], split) / "alignments.txt").is_file()}
     a, b = by_seed(a_runs), by_seed(b_runs)
     seeds = tuple(sorted(set(a) & set(b)))
@@ -122,7 +135,7 @@ def paired_comparisons(runs: List[Dict[str, Any]], splits: Sequence[str] = ("tes
                 if name is not None:
                     against.setdefault(name, []).append(why)
             for name, why in against.items():
-                seeds, diff = _paired(groups[fe], groups[name], split, resamples, seed)
+                seeds, diff = paired_difference(groups[fe], groups[name], split, resamples, seed)
                 if diff is not None:
                     out.append(Comparison(fe, name, ", ".join(why), split, seeds, diff))
     return out

@@ -141,18 +141,23 @@ def _verdict(c: Comparison) -> str:
     return f"{c.learnable} better" if d.high < 0 else f"{c.learnable} worse"
 
 
-def paired_table(comparisons: List[Comparison], split: str) -> str:
-    """A Markdown table of the paired differences on one split: learnable minus fixed, in PER points."""
+def paired_table(comparisons: List[Comparison], split: str, columns=("learnable", "fixed")) -> str:
+    """A Markdown table of the paired differences on one split, first minus second front-end, in PER points.
+
+    ``columns`` names the two sides in the header (``("A", "B")`` for any two front-ends).
+    """
     rows = [c for c in comparisons if c.split == split]
     if not rows:
         return ""
-    lines = ["| learnable | against | seeds | PER % per seed (learnable / fixed) | mean difference | "
-             f"{round(100 * rows[0].difference.level)} % interval | learnable better on | verdict |",
+    a, b = columns
+    lines = [f"| {a} | against | seeds | PER % per seed ({a} / {b}) | mean difference | "
+             f"{round(100 * rows[0].difference.level)} % interval | {a} better on | verdict |",
              "|---|---|---|---|---|---|---|---|"]
     for c in rows:
         d = c.difference
-        pairs = ", ".join(f"{s}: {a:.2f} / {b:.2f}" for s, a, b in zip(c.seeds, d.per_a, d.per_b))
-        lines.append(f"| {c.learnable} | {c.fixed} ({c.relation}) | {len(c.seeds)} | {pairs} | {d.mean:+.2f} | "
+        pairs = ", ".join(f"{s}: {x:.2f} / {y:.2f}" for s, x, y in zip(c.seeds, d.per_a, d.per_b))
+        against = f"{c.fixed} ({c.relation})" if c.relation else c.fixed
+        lines.append(f"| {c.learnable} | {against} | {len(c.seeds)} | {pairs} | {d.mean:+.2f} | "
                      f"[{d.low:+.2f}, {d.high:+.2f}] | {d.a_better} of {len(c.seeds)} seeds | {_verdict(c)} |")
     return "\n".join(lines) + "\n"
 
