@@ -16,7 +16,7 @@ TORCH_LIBRARY(kfront, m) {
   // stacks in a row (k <= nstacks * n), for a complex twiddle: (batch, k) real. With a separation (2, k) of
   // coefficients a, b (k - 1 <= n), instead |X_j|^2 for j < k, X_j = a_j y_(j mod N) + b_j conj(y_((N - j) mod N)),
   // N = k - 1: the power spectrum of a real frame packed as N complex numbers. The front-end's spectrum in one
-  // pass, without y. CPU only: other devices compose butterfly_multiply and the power (kfront.core.multiply).
+  // pass, without y. CPU only: elsewhere kfront.core.power composes butterfly_multiply and the power.
   m.def("butterfly_multiply_power(Tensor twiddle, Tensor x, bool increasing_stride, int k, Tensor? separation=None) "
         "-> Tensor");
   // grad: (batch, k) real; returns (d_twiddle, d_x, d_separation), d_x as butterfly_multiply_backward returns it,

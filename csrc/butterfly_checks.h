@@ -1,8 +1,14 @@
-// Argument checks shared by every backend of the butterfly ops. They raise ValueError in Python
-// (TORCH_CHECK_VALUE) and name the offending sizes and dtypes.
+// Argument checks of the butterfly ops, one for every backend: the CPU and the CUDA bindings call these
+// before anything else, so the same bad input gives the same error on every device. They raise ValueError in
+// Python (TORCH_CHECK_VALUE) and name the offending sizes, dtypes or devices.
 #pragma once
 
 #include <torch/types.h>
+
+#include <limits>
+#include <optional>
+
+#include "butterfly_problem.h"
 
 namespace kfront {
 
@@ -12,8 +18,10 @@ inline void check_butterfly_inputs(const at::Tensor& twiddle, const at::Tensor& 
   TORCH_CHECK_VALUE(twiddle.dim() == 6 && twiddle.size(4) == 2 && twiddle.size(5) == 2, op,
                     ": twiddle must have shape (nstacks, nblocks, log2 n, n/2, 2, 2), got ", twiddle.sizes());
   const int64_t log_n = twiddle.size(2);
-  TORCH_CHECK_VALUE(log_n >= 1 && log_n <= 30 && twiddle.size(3) == (int64_t{1} << (log_n - 1)), op,
-                    ": twiddle shape ", twiddle.sizes(), " is inconsistent: dimension 3 must be n/2 = 2^(log2 n - 1)");
+  TORCH_CHECK_VALUE(log_n >= 1 && log_n <= kMaxLogN && twiddle.size(3) == (int64_t{1} << (log_n - 1)) &&
+                        twiddle.size(1) <= std::numeric_limits<int>::max(),
+                    op, ": twiddle shape ", twiddle.sizes(), " is inconsistent: dimension 3 must be n/2 = ",
+                    "2^(log2 n - 1) with 1 <= log2 n <= ", kMaxLogN);
   TORCH_CHECK_VALUE(x.dim() == 3 && x.size(1) == twiddle.size(0) && x.size(2) == (int64_t{1} << log_n), op,
                     ": x must have shape (batch, nstacks, n) = (batch, ", twiddle.size(0), ", ",
                     int64_t{1} << log_n, ") for twiddle ", twiddle.sizes(), ", got ", x.sizes());
@@ -25,6 +33,13 @@ inline void check_butterfly_inputs(const at::Tensor& twiddle, const at::Tensor& 
                     x.device());
 }
 
+// The dtypes the compiled kernels are instantiated for (x is checked against the twiddle's).
+inline void check_butterfly_dtype(const at::Tensor& twiddle, const char* op) {
+  const auto st = twiddle.scalar_type();
+  TORCH_CHECK_VALUE(st == at::kFloat || st == at::kDouble || st == at::kComplexFloat || st == at::kComplexDouble,
+                    op, ": the compiled kernels support float32, float64, complex64 and complex128, got ", st);
+}
+
 // grad: the gradient of the output, which has the shape of x and the dtype of twiddle.
 inline void check_butterfly_grad(const at::Tensor& grad, const at::Tensor& twiddle, const at::Tensor& x,
                                  const char* op) {
@@ -33,6 +48,47 @@ inline void check_butterfly_grad(const at::Tensor& grad, const at::Tensor& twidd
   TORCH_CHECK_VALUE(grad.scalar_type() == twiddle.scalar_type(), op, ": grad must have the dtype of the output (",
                     twiddle.scalar_type(), "), got ", grad.scalar_type());
   TORCH_CHECK_VALUE(grad.device() == x.device(), op, ": grad is on ", grad.device(), " but x is on ", x.device());
+}
+
+// The power ops: |y|^2 of the first k outputs (k <= nstacks * n), or with a separation (2, k) of coefficients
+// (2 <= k <= n + 1) |X|^2 of the separated first k - 1; the twiddle is complex.
+inline void check_power_args(const at::Tensor& twiddle, const at::Tensor& x, int64_t k,
+                             const std::optional<at::Tensor>& separation, const char* op) {
+  TORCH_CHECK_VALUE(twiddle.is_complex(), op, ": the power is taken of complex outputs: twiddle must be complex, got ",
+                    twiddle.scalar_type());
+  TORCH_CHECK_VALUE(x.dim() == 3, op, ": x must be (batch, nstacks, n), got ", x.sizes());
+  if (!separation.has_value()) {
+    TORCH_CHECK_VALUE(k >= 0 && k <= x.size(1) * x.size(2), op, ": k must lie in [0, nstacks * n] = [0, ",
+                      x.size(1) * x.size(2), "], got ", k);
+    return;
+  }
+  const at::Tensor& s = *separation;
+  TORCH_CHECK_VALUE(s.dim() == 2 && s.size(0) == 2 && s.size(1) == k && k >= 2 && k - 1 <= x.size(2), op,
+                    ": separation must be (2, k) with 2 <= k <= n + 1 (k = ", k, ", n = ", x.size(2), "), got ",
+                    s.sizes());
+  TORCH_CHECK_VALUE(s.scalar_type() == twiddle.scalar_type() && s.device() == twiddle.device(), op,
+                    ": separation must have the twiddle's dtype and device, got ", s.scalar_type(), " on ", s.device());
+}
+
+// grad of a power op: (batch, k), real of the twiddle's precision.
+inline void check_power_grad(const at::Tensor& grad, const at::Tensor& twiddle, const at::Tensor& x, int64_t k,
+                             const char* op) {
+  const auto real = c10::toRealValueType(twiddle.scalar_type());
+  TORCH_CHECK_VALUE(grad.dim() == 2 && grad.size(0) == x.size(0) && grad.size(1) == k &&
+                        grad.scalar_type() == real && grad.device() == x.device(),
+                    op, ": grad must be (batch, k) = (", x.size(0), ", ", k, ") ", real, ", got ", grad.sizes(), " ",
+                    grad.scalar_type());
+}
+
+// The problem of checked arguments.
+inline Problem problem_of(const at::Tensor& twiddle, const at::Tensor& x, bool increasing_stride) {
+  Problem pb;
+  pb.batch = x.size(0);
+  pb.nstacks = x.size(1);
+  pb.log_n = int(twiddle.size(2));
+  pb.nblocks = int(twiddle.size(1));
+  pb.increasing_stride = increasing_stride;
+  return pb;
 }
 
 }  // namespace kfront

@@ -28,7 +28,7 @@ def _cuda_include_dirs():
     return [d for d in dirs if (Path(d) / "cuda_runtime_api.h").exists()]
 
 
-TYPE_NAMES = {"f": "float32", "d": "float64", "NS_7ComplexIfEE": "complex64", "NS_7ComplexIdEE": "complex128"}
+TYPE_NAMES = {"f": "float32", "d": "float64", "NS0_7ComplexIfEE": "complex64", "NS0_7ComplexIdEE": "complex128"}
 
 
 def _ptxas_report(stderr: str):

@@ -24,8 +24,8 @@ pytestmark = pytest.mark.skipif(CXX is None, reason="no C++ compiler on PATH")
 
 DTYPE_CODE = {torch.float32: 0, torch.float64: 1, torch.complex64: 2, torch.complex128: 3}
 KNOBS = ("max_window_log2", "bw_smem_bytes", "fwd_threads", "bwd_threads", "sm_count", "smem_optin", "max_grid",
-         "fwd_frames", "bwd_frames")
-STATUS = {0: "ok", 1: "invalid argument", 2: "misaligned twiddle", 3: "too much shared memory", 4: "bad launch"}
+         "fwd_frames", "bwd_frames", "static_smem")
+STATUS = {0: "ok", 1: "invalid argument", 2: "misaligned pointer", 3: "too much shared memory", 4: "bad launch"}
 
 
 def _compile(out: Path, *flags: str) -> Path:
@@ -71,24 +71,28 @@ def _rel_err(a, b):
     return ((a.to(b.dtype) - b).norm() / b.norm().clamp_min(1e-300)).item()
 
 
-def _run(lib, tw, x, grad, increasing, **knobs):
-    """(out, d_twiddle, d_x, forward launches, backward launches) from the emulated kernels."""
+def _run(lib, tw, x, grad, increasing, input_grad=True, **knobs):
+    """(out, d_twiddle, d_x or None, forward stats, backward stats) from the emulated kernels; stats are
+    (launches, launches moving frames in 16-byte vectors)."""
     batch, nstacks, n = x.shape
     log_n, nblocks = tw.shape[2], tw.shape[1]
     code = DTYPE_CODE[x.dtype]
     k = _knobs(**knobs)
-    fwd_launches, bwd_launches = ctypes.c_int64(0), ctypes.c_int64(0)
+    fwd_stats, bwd_stats = (ctypes.c_int64 * 2)(), (ctypes.c_int64 * 2)()
     out_buf, out = _guarded(x.shape, x.dtype)
     st = lib.kf_emu_forward(code, tw.data_ptr(), x.data_ptr(), out.data_ptr(), batch, nstacks, log_n, nblocks,
-                            int(increasing), k, ctypes.byref(fwd_launches))
+                            int(increasing), k, fwd_stats)
     assert st == 0, f"forward: {STATUS.get(st, st)}"
     dtw_buf, dtw = _guarded(tw.shape, tw.dtype)
     dx_buf, dx = _guarded(x.shape, x.dtype)
-    st = lib.kf_emu_backward(code, grad.data_ptr(), tw.data_ptr(), x.data_ptr(), dtw.data_ptr(), dx.data_ptr(),
-                             batch, nstacks, log_n, nblocks, int(increasing), k, ctypes.byref(bwd_launches))
+    st = lib.kf_emu_backward(code, grad.data_ptr(), tw.data_ptr(), x.data_ptr(), dtw.data_ptr(),
+                             dx.data_ptr() if input_grad else None, batch, nstacks, log_n, nblocks, int(increasing),
+                             k, bwd_stats)
     assert st == 0, f"backward: {STATUS.get(st, st)}"
     assert _guards_intact(out_buf) and _guards_intact(dtw_buf) and _guards_intact(dx_buf), "write out of bounds"
-    return out, dtw, dx, fwd_launches.value, bwd_launches.value
+    if not input_grad:
+        assert dx.isnan().all(), "d_x was written although it was not asked for"
+    return out, dtw, dx if input_grad else None, tuple(fwd_stats), tuple(bwd_stats)
 
 
 def _random_problem(dtype, batch, nstacks, log_n, nblocks, generator):
@@ -109,17 +113,20 @@ def _reference(tw, x, grad, increasing):
     return out.detach(), tw64.grad, x64.grad
 
 
-def _check(lib, dtype, batch, nstacks, log_n, nblocks, increasing, seed, **knobs):
+def _check(lib, dtype, batch, nstacks, log_n, nblocks, increasing, seed, input_grad=True, **knobs):
+    """Outputs and gradients of the emulated kernels against the float64 reference; returns the launch stats."""
     gen = torch.Generator().manual_seed(seed)
     tw, x, grad = _random_problem(dtype, batch, nstacks, log_n, nblocks, gen)
-    out, dtw, dx, nf, nb = _run(lib, tw, x, grad, increasing, **knobs)
+    out, dtw, dx, fwd, bwd = _run(lib, tw, x, grad, increasing, input_grad, **knobs)
     ref_out, ref_dtw, ref_dx = _reference(tw, x, grad, increasing)
     tol = 1e-5 if dtype in (torch.float32, torch.complex64) else 1e-12
     for name, got, want in (("out", out, ref_out), ("d_twiddle", dtw, ref_dtw), ("d_x", dx, ref_dx)):
+        if got is None:
+            continue
         assert not got.isnan().any(), f"{name}: unwritten (NaN) elements"
         err = _rel_err(got, want)
         assert err <= tol, f"{name}: relative error {err:.3g} > {tol}"
-    return nf, nb
+    return fwd, bwd
 
 
 CASES = [  # (log_n, nblocks, nstacks, increasing, batch)
@@ -159,15 +166,15 @@ CHUNKED = [  # (dtype, log_n, nblocks, nstacks, increasing, batch, knobs)
                          ids=[f"{str(c[0]).split('.')[-1]}-n{1 << c[1]}-b{c[2]}-{i}" for i, c in enumerate(CHUNKED)])
 def test_chunked_plans_match_reference(emu, dtype, log_n, nblocks, nstacks, increasing, batch, knobs):
     """Windows smaller than n (several launches, strided sub-blocks) and several backward chunks."""
-    nf, nb = _check(emu, dtype, batch, nstacks, log_n, nblocks, increasing, seed=log_n + batch, **knobs)
-    assert nf >= 1 and nb >= 1
+    fwd, bwd = _check(emu, dtype, batch, nstacks, log_n, nblocks, increasing, seed=log_n + batch, **knobs)
+    assert fwd[0] >= 1 and bwd[0] >= 1
 
 
 def test_chunking_really_happens(emu):
     """The knobs above do split the work: several forward launches and several backward chunks."""
-    nf, nb = _check(emu, torch.complex64, 3, 1, 6, 2, True, seed=3, max_window_log2=3, fwd_threads=16,
-                    bwd_threads=16, bw_smem_bytes=6000)
-    assert nf >= 3 and nb >= 4, (nf, nb)
+    fwd, bwd = _check(emu, torch.complex64, 3, 1, 6, 2, True, seed=3, max_window_log2=3, fwd_threads=16,
+                      bwd_threads=16, bw_smem_bytes=6000)
+    assert fwd[0] >= 3 and bwd[0] >= 4, (fwd, bwd)
 
 
 @pytest.mark.parametrize("max_grid", [1, 2])
@@ -180,8 +187,8 @@ def test_grid_stride_loop(emu, max_grid):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.complex64])
 def test_empty_batch(emu, dtype):
     tw, x, grad = _random_problem(dtype, 0, 2, 5, 2, torch.Generator().manual_seed(0))
-    out, dtw, dx, nf, nb = _run(emu, tw, x, grad, True)
-    assert out.numel() == 0 and dx.numel() == 0 and nf == 0 and nb == 0
+    out, dtw, dx, fwd, bwd = _run(emu, tw, x, grad, True)
+    assert out.numel() == 0 and dx.numel() == 0 and fwd[0] == 0 and bwd[0] == 0
     assert (dtw == 0).all()
 
 
@@ -191,12 +198,23 @@ def test_misaligned_twiddle_is_refused(emu):
     x = torch.randn(2, 1, 8)
     out = torch.empty_like(x)
     st = emu.kf_emu_forward(0, tw.data_ptr(), x.data_ptr(), out.data_ptr(), 2, 1, 3, 1, 1, _knobs(), None)
-    assert STATUS[st] == "misaligned twiddle"
+    assert STATUS[st] == "misaligned pointer"
 
 
-def _describe(lib, dtype, log_n, nblocks, batch=1 << 18, **knobs):
-    buf = ctypes.create_string_buffer(512)
-    st = lib.kf_emu_describe(DTYPE_CODE[dtype], batch, 1, log_n, nblocks, 1, _knobs(**knobs), buf, len(buf))
+def test_frames_off_their_element_alignment_are_refused(emu):
+    """complex64 frames 4 bytes off their 8-byte element alignment: refused, not read as misaligned vectors."""
+    tw = torch.randn(1, 1, 3, 4, 2, 2, dtype=torch.complex64)
+    storage = torch.randn(2 * 2 * 8 + 2)
+    x_ptr = storage.data_ptr() + 4  # 4 bytes past an element boundary
+    assert x_ptr % 8 == 4
+    out = torch.empty(2, 1, 8, dtype=torch.complex64)
+    st = emu.kf_emu_forward(2, tw.data_ptr(), x_ptr, out.data_ptr(), 2, 1, 3, 1, 1, _knobs(), None)
+    assert STATUS[st] == "misaligned pointer"
+
+
+def _describe(lib, dtype, log_n, nblocks, batch=1 << 18, nstacks=1, **knobs):
+    buf = ctypes.create_string_buffer(1024)
+    st = lib.kf_emu_describe(DTYPE_CODE[dtype], batch, nstacks, log_n, nblocks, 1, _knobs(**knobs), buf, len(buf))
     assert st == 0
     return {k: float(v) for k, v in (item.split("=") for item in buf.value.decode().split())}
 
@@ -217,6 +235,103 @@ def test_plan_on_hopper(emu, log_n):
     assert plan["bwd_chunks"] == (1 if log_n <= 10 else 2) and plan["bwd_F"] <= 2
     assert plan["fwd_conflict"] == 1.0 and plan["bwd_conflict"] == 1.0
     assert plan["fwd_smem"] <= 100 * 1024 and plan["bwd_smem"] <= 227 * 1024
+
+
+@pytest.mark.parametrize("dtype", list(DTYPE_CODE), ids=lambda d: str(d).split(".")[-1])
+def test_frames_move_in_vectors_when_aligned(emu, dtype):
+    """Aligned frames move between global and shared memory in 16-byte vectors (every launch of a plan whose
+    window starts at bit 0), frames one element off that alignment element by element, with the same results."""
+    gen = torch.Generator().manual_seed(5)
+    tw, x, grad = _random_problem(dtype, 7, 2, 8, 2, gen)
+    _, _, _, fwd, bwd = _run(emu, tw, x, grad, True)
+    assert fwd[0] == fwd[1] == 1 and bwd[0] == bwd[1] >= 1, (fwd, bwd)
+    ref = _reference(tw, x, grad, True)
+    vec = 16 // x.element_size()
+    if vec == 1:
+        return  # complex128: an element is a vector, so frames are never off the vector alignment
+    storage = torch.empty(x.numel() + 1, dtype=dtype)
+    x_off = storage[1:].view(x.shape).copy_(x)  # one element past a 16-byte boundary
+    g_off = torch.empty(x.numel() + 1, dtype=dtype)[1:].view(x.shape).copy_(grad)
+    out, dtw, dx, fwd, bwd = _run(emu, tw, x_off, g_off, True)
+    assert fwd == (1, 0) and bwd[1] == 0, (fwd, bwd)
+    tol = 1e-5 if dtype in (torch.float32, torch.complex64) else 1e-12
+    for name, got, want in (("out", out, ref[0]), ("d_twiddle", dtw, ref[1]), ("d_x", dx, ref[2])):
+        assert _rel_err(got, want) <= tol, name
+
+
+@pytest.mark.parametrize("dtype,log_n,nblocks,knobs", [
+    (torch.complex64, 9, 2, {}), (torch.float32, 7, 3, dict(max_window_log2=3, fwd_threads=16, bwd_threads=16)),
+    (torch.complex128, 8, 1, dict(bw_smem_bytes=40_000)), (torch.float64, 6, 2, dict(bw_smem_bytes=6000))],
+    ids=["one-chunk", "chunked", "budget", "tiny-budget"])
+def test_backward_without_input_gradient(emu, dtype, log_n, nblocks, knobs):
+    """Without d_x the backward writes none (the gradient between chunks goes to the workspace) and gives the
+    same twiddle gradient, bit for bit (the emulation runs blocks in order, so its atomics are too)."""
+    gen = torch.Generator().manual_seed(log_n)
+    tw, x, grad = _random_problem(dtype, 5, 2, log_n, nblocks, gen)
+    _, dtw, _, _, bwd = _run(emu, tw, x, grad, False, input_grad=True, **knobs)
+    _, dtw_only, _, _, bwd_only = _run(emu, tw, x, grad, False, input_grad=False, **knobs)
+    assert torch.equal(dtw_only, dtw) and bwd_only[0] == bwd[0]
+    _check(emu, dtype, 5, 2, log_n, nblocks, False, seed=log_n, input_grad=False, **knobs)
+
+
+def test_zero_blocks_is_the_identity(emu):
+    gen = torch.Generator().manual_seed(0)
+    tw, x, grad = _random_problem(torch.complex64, 3, 2, 5, 1, gen)
+    tw0 = tw[:, :0].contiguous()  # (2, 0, 5, 16, 2, 2)
+    out, dtw, dx, fwd, bwd = _run(emu, tw0, x, grad, True)
+    assert torch.equal(out, x) and torch.equal(dx, grad) and dtw.numel() == 0 and fwd[0] == bwd[0] == 0
+
+
+# Hopper's opt-in maximum of dynamic shared memory per block, and what a kernel with static shared memory (or the
+# 1 KB the hardware reserves, where it counts against the opt-in) leaves of it.
+OPTIN, STATIC = 232_448, 1024
+
+
+@pytest.mark.parametrize("dtype", list(DTYPE_CODE), ids=lambda d: str(d).split(".")[-1])
+def test_plans_budget_the_optin_less_static_shared_memory(emu, dtype):
+    """Every plan stays within the opt-in less the kernels' static shared memory; without the static part some
+    backward plans would take more, so the budget is what keeps their cudaFuncSetAttribute from failing."""
+    over = []
+    for log_n in range(1, 13):
+        for nblocks in (1, 2, 3):
+            for knobs in ({}, {"bwd_frames": 1}):
+                plan = _describe(emu, dtype, log_n, nblocks, smem_optin=OPTIN, static_smem=STATIC, **knobs)
+                assert plan["bwd_smem"] <= OPTIN - STATIC and plan["fwd_smem"] <= OPTIN - STATIC, (log_n, nblocks)
+                if _describe(emu, dtype, log_n, nblocks, smem_optin=OPTIN, **knobs)["bwd_smem"] > OPTIN - STATIC:
+                    over.append((log_n, nblocks, knobs))
+    if dtype != torch.complex128:  # complex128's plans shrink their blocks long before the last KB
+        assert over, "no plan uses the last KB of the opt-in: this test would not catch a missing budget"
+
+
+def test_a_plan_that_would_take_the_full_optin_runs_within_the_budget(emu):
+    """float32, n = 512, two blocks: the plan that takes the whole opt-in shrinks under the budget, and its
+    launches (which the emulation refuses above the limit, as cudaFuncSetAttribute does) run and are right."""
+    full = _describe(emu, torch.float32, 9, 2, smem_optin=OPTIN)
+    budgeted = _describe(emu, torch.float32, 9, 2, smem_optin=OPTIN, static_smem=STATIC)
+    assert full["bwd_smem"] > OPTIN - STATIC >= budgeted["bwd_smem"]
+    _check(emu, torch.float32, 6, 1, 9, 2, False, seed=9, smem_optin=OPTIN, static_smem=STATIC)
+
+
+MAX_GRID = (1 << 31) - 1  # CUDA's limit on gridDim.x
+
+
+@pytest.mark.parametrize("log_n,nstacks", [(4, 1 << 33), (12, 1 << 31), (14, 1 << 30)])
+def test_grids_stay_within_the_device_limit(emu, log_n, nstacks):
+    """However many (stack, sub-block) work items, the forward and backward grids stay within 2^31 - 1 blocks
+    (the kernels loop over the rest), so nothing is truncated by the launch's unsigned grid size."""
+    plan = _describe(emu, torch.complex64, log_n, 2, batch=3, nstacks=nstacks, max_grid=MAX_GRID)
+    assert 1 <= plan["fwd_grid"] <= MAX_GRID and 1 <= plan["bwd_grid"] <= MAX_GRID, plan
+    assert plan["bwd_grid"] == MAX_GRID  # the items outnumber the blocks: the backward's item loop is needed
+
+
+@pytest.mark.parametrize("dtype", list(DTYPE_CODE), ids=lambda d: str(d).split(".")[-1])
+@pytest.mark.parametrize("log_n", [8, 10, 12])
+def test_staging_is_free_of_bank_conflicts(emu, dtype, log_n):
+    """The staging's shared-memory accesses (16-byte global vectors split into scalar shared accesses) hit
+    distinct banks: the padding spreads a warp's 32 vectors over all of them."""
+    plan = _describe(emu, dtype, log_n, 1)
+    assert plan["fwd_vector_io"] == 1 and plan["bwd_vector_io"] == 1
+    assert plan["fwd_stage_conflict"] == 1.0, plan
 
 
 @pytest.mark.slow

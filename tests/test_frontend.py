@@ -181,7 +181,7 @@ def test_power_spectrum_matches_the_unfused_formula(real_input, dtype):
     separated-power op where compiled) equals the formula written step by step on the reference product, for
     random twiddles, window and separation: values and the gradients of all three."""
     from kfront.core import butterfly_multiply_reference
-    from kfront.core.multiply import separate
+    from kfront.core import separate
     from kfront.frontend._spectrum import kmatrix_spectrum
 
     fe = KaleidoFrontend(n_fft=64, win_length=48, hop_length=16, n_mels=8, real_input=real_input, dtype=dtype)

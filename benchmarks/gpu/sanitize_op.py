@@ -3,9 +3,10 @@
     PYTORCH_NO_CUDA_MEMORY_CACHING=1 compute-sanitizer --tool racecheck python3 benchmarks/gpu/sanitize_op.py
 
 Covers the single-launch forward and backward, the chunked forward (n > 4096 or a small window), a backward
-split into chunks with a workspace, frames past the batch end (partial tiles) and every dtype. Each result is
-also checked against the float64 reference, so the run fails on a wrong answer as well as on a hazard.
-Without the caching allocator every tensor is its own cudaMalloc, so memcheck sees out-of-bounds accesses.
+split into chunks with a workspace (with and without d_x), frames past the batch end (partial tiles), frames
+off the 16-byte alignment (element-wise staging), a real input and every dtype. Each result is also checked
+against the float64 reference, so the run fails on a wrong answer as well as on a hazard. Without the caching
+allocator every tensor is its own cudaMalloc, so memcheck sees out-of-bounds accesses.
 """
 import math
 import os
@@ -18,9 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from kfront.core import _backend, butterfly_multiply_reference  # noqa: E402
+from kfront.core import backend, backend_reason, butterfly_multiply_reference  # noqa: E402
 
-CASES = [  # (dtype, batch, nstacks, log_n, nblocks, increasing, env)
+CASES = [  # (dtype, batch, nstacks, log_n, nblocks, increasing, env); env may hold the case's own "layout" too
     (torch.complex64, 5, 2, 3, 2, True, {}),
     (torch.complex64, 3, 1, 10, 1, False, {}),
     (torch.float32, 7, 1, 9, 2, True, {}),
@@ -31,15 +32,20 @@ CASES = [  # (dtype, batch, nstacks, log_n, nblocks, increasing, env)
     (torch.complex128, 3, 1, 8, 1, True, {}),
     (torch.complex64, 9, 1, 9, 2, False, {"KFRONT_CUDA_FWD_FRAMES": "4", "KFRONT_CUDA_BW_FRAMES": "4",
                                           "KFRONT_CUDA_BW_THREADS": "128"}),
+    (torch.float32, 5, 1, 11, 1, True, {"layout": "no d_x"}),  # two backward chunks, the gradient in the workspace
+    (torch.complex64, 4, 2, 8, 2, False, {"layout": "offset"}),  # frames one element off 16 bytes
+    (torch.complex64, 3, 1, 9, 1, True, {"layout": "real"}),
 ]
 
 
 def main() -> int:
-    if not torch.cuda.is_available() or not _backend.ensure_loaded("cuda"):
-        print(f"compiled CUDA op unavailable: {_backend.backend_reason('cuda')}")
+    if not torch.cuda.is_available() or backend("cuda") != "compiled":
+        print(f"compiled CUDA op unavailable: {backend_reason('cuda')}")
         return 2
     failures = 0
-    for dtype, batch, nstacks, log_n, nblocks, inc, env in CASES:
+    for dtype, batch, nstacks, log_n, nblocks, inc, case in CASES:
+        env = {k: v for k, v in case.items() if k != "layout"}
+        layout = case.get("layout", "")
         os.environ.update(env)
         try:
             gen = torch.Generator(device="cuda").manual_seed(log_n)
@@ -47,19 +53,24 @@ def main() -> int:
             tw = torch.randn(nstacks, nblocks, log_n, n // 2, 2, 2, **kw) / math.sqrt(2)
             x = torch.randn(batch, nstacks, n, **kw)
             grad = torch.randn(batch, nstacks, n, **kw)
+            if layout == "offset":  # views one element past a 16-byte boundary
+                x = torch.empty(x.numel() + 1, dtype=dtype, device="cuda")[1:].view(x.shape).copy_(x)
+                grad = torch.empty(grad.numel() + 1, dtype=dtype, device="cuda")[1:].view(grad.shape).copy_(grad)
+            if layout == "real":  # a real x with the complex twiddle
+                x = x.real.contiguous()
             out = torch.ops.kfront.butterfly_multiply(tw, x, inc)
-            dtw, dx = torch.ops.kfront.butterfly_multiply_backward(grad, tw, x, inc)
+            dtw, dx = torch.ops.kfront.butterfly_multiply_backward(grad, tw, x, inc, layout != "no d_x")
             torch.cuda.synchronize()
             wide = torch.complex128 if dtype.is_complex else torch.float64
-            tw64, x64 = tw.to(wide).requires_grad_(), x.to(wide).requires_grad_()
+            tw64, x64 = tw.to(wide).requires_grad_(), x.to(torch.float64 if layout == "real" else wide).requires_grad_()
             ref = butterfly_multiply_reference(tw64, x64, inc)
             ref.backward(grad.to(wide))
-            errs = [((a.to(wide) - b).norm() / b.norm()).item()
-                    for a, b in ((out, ref.detach()), (dx, x64.grad), (dtw, tw64.grad))]
+            pairs = [(out, ref.detach()), (dtw, tw64.grad)] + ([] if layout == "no d_x" else [(dx, x64.grad)])
+            errs = [((a.to(b.dtype) - b).norm() / b.norm()).item() for a, b in pairs]
             tol = 1e-5 if dtype in (torch.float32, torch.complex64) else 1e-12
-            ok = all(e <= tol for e in errs)
+            ok = all(e <= tol for e in errs) and (layout != "no d_x" or dx.numel() == 0)
             failures += not ok
-            print(f"{str(dtype):16s} batch={batch} nstacks={nstacks} n={n} nblocks={nblocks} inc={inc} {env} "
+            print(f"{str(dtype):16s} batch={batch} nstacks={nstacks} n={n} nblocks={nblocks} inc={inc} {case} "
                   f"errors={['%.2g' % e for e in errs]} {'ok' if ok else 'FAIL'}", flush=True)
         finally:
             for k in env:

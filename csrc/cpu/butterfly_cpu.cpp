@@ -1,6 +1,8 @@
-// CPU implementation of kfront::butterfly_multiply and its backward: tensor plumbing around the fused kernel in
-// butterfly_kernel.h. Work is split into tiles of W frames of one stack; tiles are spread over threads with
-// at::parallel_for (OpenMP, honouring torch.set_num_threads).
+// CPU implementation of the kfront ops (butterfly_multiply, the power ops, their backwards): tensor plumbing
+// around the fused kernels in butterfly_kernel.h and power_kernel.h. Work is split into tiles of W frames of one
+// stack (W: frames per tile, the SIMD lanes times the tile's vectors); the tiles are cut into contiguous shares,
+// one per worker, run with at::parallel_for (OpenMP, honouring torch.set_num_threads). Arguments are checked by
+// butterfly_checks.h, as on every backend.
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 #include <c10/util/complex.h>
@@ -19,6 +21,7 @@
 #include "power_kernel.h"
 
 namespace kfront {
+namespace cpu {
 namespace {
 
 // Vectors per component in a tile (a tile holds that many times kLanes frames): two amortise the twiddle
@@ -67,77 +70,75 @@ void advise_huge_pages(const at::Tensor& t) {
 #endif
 }
 
-struct Geometry {
-  int64_t batch, nstacks, n, nblocks;
-  int log_n;
+// One call as the CPU kernels see it: the problem (see butterfly_problem.h), whether x is real, and power mode.
+struct Job : Problem {
   bool real_input;  // a real x with a complex twiddle
   // Power mode, power_k >= 0: the op's output (its gradient in the backward) is (batch, power_k) real: |y|^2 of
   // y's first power_k outputs or, with separation ((2, power_k) complex coefficients, see power_kernel.h), of
   // the separation of its first power_k - 1.
   int64_t power_k;
   const void* separation;
-  Geometry(const at::Tensor& twiddle, const at::Tensor& x, int64_t power_k = -1, const void* separation = nullptr)
-      : batch(x.size(0)), nstacks(x.size(1)), n(x.size(2)), nblocks(twiddle.size(1)), log_n(int(twiddle.size(2))),
-        real_input(twiddle.is_complex() && !x.is_complex()), power_k(power_k), separation(separation) {}
+  Job(const Problem& pb, bool real_input, int64_t power_k = -1, const void* separation = nullptr)
+      : Problem(pb), real_input(real_input), power_k(power_k), separation(separation) {}
   // Power mode: how many of a stack's power outputs are its own (a frame's stacks are in a row, stack s from
   // s * n on; the separated power only needs stack 0).
   int64_t power_head(int64_t stack) const {
     if (separation != nullptr) return stack == 0 ? power_k : 0;
-    return std::clamp<int64_t>(power_k - stack * n, 0, n);
+    return std::clamp<int64_t>(power_k - stack * n(), 0, n());
   }
   // Values per frame of x (and d_x), and how far apart their rows lie in a tile (see load_tile).
-  int64_t x_values(int C) const { return real_input ? n : n * C; }
+  int64_t x_values(int C) const { return real_input ? n() : n() * C; }
   int spread() const { return real_input ? 2 : 1; }
 };
 
-// Below this many element-layers (frames * n * layers) per chunk, waking another thread costs more than it saves.
-constexpr int64_t kMinChunkWork = int64_t{1} << 18;
+// Below this many element-layers (frames * n * layers) per share, waking another thread costs more than it saves.
+constexpr int64_t kMinShareWork = int64_t{1} << 18;
 
-// How many chunks to split ntasks tasks of task_work each into: at most get_num_threads(), each worth at least
-// kMinChunkWork.
-int64_t num_chunks(int64_t ntasks, int64_t task_work) {
-  const int64_t by_work = std::max<int64_t>(1, ntasks * task_work / kMinChunkWork);
+// How many shares to split ntasks tasks of task_work each into: at most get_num_threads(), each worth at least
+// kMinShareWork.
+int64_t num_shares(int64_t ntasks, int64_t task_work) {
+  const int64_t by_work = std::max<int64_t>(1, ntasks * task_work / kMinShareWork);
   return std::max<int64_t>(1, std::min<int64_t>({at::get_num_threads(), ntasks, by_work}));
 }
 
-// Runs f(task_begin, task_end, chunk) over nchunks contiguous chunks of [0, ntasks), in parallel. A chunk, not a
+// Runs f(task_begin, task_end, share) over nshares contiguous shares of [0, ntasks), in parallel. A share, not a
 // thread id, owns any per-worker buffer, so results do not depend on how threads are scheduled.
 template <typename F>
-void run_chunks(int64_t ntasks, int64_t nchunks, const F& f) {
-  at::parallel_for(0, nchunks, 1, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) f(c * ntasks / nchunks, (c + 1) * ntasks / nchunks, c);
+void run_shares(int64_t ntasks, int64_t nshares, const F& f) {
+  at::parallel_for(0, nshares, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) f(c * ntasks / nshares, (c + 1) * ntasks / nshares, c);
   });
 }
 
 // out: (batch, nstacks, n), or (batch, power_k) real in power mode.
 template <typename T, bool kCplx, int kTileVectors>
-void forward_impl(const T* tw, const T* x, T* out, const Geometry& g, bool increasing_stride) {
-  using K = cpu::ButterflyKernel<T, kCplx, kTileVectors>;
+void forward_impl(const T* tw, const T* x, T* out, const Job& job) {
+  using K = ButterflyKernel<T, kCplx, kTileVectors>;
   constexpr int W = K::W;
-  const int64_t m = g.n * K::C, row_stride = g.nstacks * m;  // values per frame; between a stack's frames
-  const int64_t mx = g.x_values(K::C), x_stride = g.nstacks * mx;  // the same for x
-  const int64_t tw_stack = g.nblocks * g.log_n * (g.n / 2) * K::kTw;
-  const int64_t ntiles = (g.batch + W - 1) / W;
-  const int64_t ntasks = ntiles * g.nstacks;
+  const int64_t m = job.n() * K::C, row_stride = job.nstacks * m;  // values per frame; between a stack's frames
+  const int64_t mx = job.x_values(K::C), x_stride = job.nstacks * mx;  // the same for x
+  const int64_t tw_stack = job.nblocks * job.log_n * (job.n() / 2) * K::kTw;
+  const int64_t ntiles = (job.batch + W - 1) / W;
+  const int64_t ntasks = ntiles * job.nstacks;
   constexpr int lsub = K::kL1SubLog2;
-  run_chunks(ntasks, num_chunks(ntasks, W * g.n * g.nblocks * g.log_n), [&](int64_t t0, int64_t t1, int64_t) {
-    auto tile = aligned_scratch<T>(K::forward_scratch(g.n, lsub));  // the tile, then sub-block scratch
-    using P = cpu::PowerKernel<T, kTileVectors>;
-    auto power = aligned_scratch<T>(g.power_k >= 0 ? P::real_tile_values(g.n) : 0);  // the power, a real tile
+  run_shares(ntasks, num_shares(ntasks, W * job.n() * job.nblocks * job.log_n), [&](int64_t t0, int64_t t1, int64_t) {
+    auto tile = aligned_scratch<T>(K::forward_scratch(job.n(), lsub));  // the tile, then sub-block scratch
+    using P = PowerKernel<T, kTileVectors>;
+    auto power = aligned_scratch<T>(job.power_k >= 0 ? P::real_tile_values(job.n()) : 0);  // the power, a real tile
     for (int64_t t = t0; t < t1; ++t) {
-      const int64_t stack = t % g.nstacks, b0 = (t / g.nstacks) * W;
-      const int rows = int(std::min<int64_t>(W, g.batch - b0));
-      if (g.power_k >= 0 && g.power_head(stack) == 0) continue;  // none of this stack's outputs is kept
-      K::load_tile(x + b0 * x_stride + stack * mx, x_stride, rows, mx, tile.get(), g.spread());
-      K::forward_tile(tile.get(), tw + stack * tw_stack, int(g.nblocks), g.log_n, lsub, increasing_stride);
+      const int64_t stack = t % job.nstacks, b0 = (t / job.nstacks) * W;
+      const int rows = int(std::min<int64_t>(W, job.batch - b0));
+      if (job.power_k >= 0 && job.power_head(stack) == 0) continue;  // none of this stack's outputs is kept
+      K::load_tile(x + b0 * x_stride + stack * mx, x_stride, rows, mx, tile.get(), job.spread());
+      K::forward_tile(tile.get(), tw + stack * tw_stack, int(job.nblocks), job.log_n, lsub, job.increasing_stride);
       if constexpr (kCplx) {
-        if (g.power_k >= 0) {
-          const int64_t ks = g.power_head(stack);
-          if (g.separation != nullptr)
-            P::separated_power_rows(tile.get(), static_cast<const T*>(g.separation), ks - 1, power.get());
+        if (job.power_k >= 0) {
+          const int64_t ks = job.power_head(stack);
+          if (job.separation != nullptr)
+            P::separated_power_rows(tile.get(), static_cast<const T*>(job.separation), ks - 1, power.get());
           else
             P::power_rows(tile.get(), ks, power.get());
-          P::store_real_rows(power.get(), rows, ks, out + b0 * g.power_k + stack * g.n, g.power_k);
+          P::store_real_rows(power.get(), rows, ks, out + b0 * job.power_k + stack * job.n(), job.power_k);
           continue;
         }
       }
@@ -148,59 +149,58 @@ void forward_impl(const T* tw, const T* x, T* out, const Geometry& g, bool incre
 
 // grad: (batch, nstacks, n), or (batch, power_k) real in power mode. dtw: the twiddle gradient, as many values
 // as the twiddles; every value is written. dx: the input's gradient, or nullptr when it is not wanted. dsep: the
-// separation's gradient (2 power_k complex values) when g has one.
+// separation's gradient (2 power_k complex values) when the job has one.
 template <typename T, bool kCplx, int kTileVectors>
-void backward_impl(const T* grad, const T* tw, const T* x, T* dtw, T* dx, T* dsep, const Geometry& g,
-                   bool increasing_stride) {
-  using K = cpu::ButterflyKernel<T, kCplx, kTileVectors>;
+void backward_impl(const T* grad, const T* tw, const T* x, T* dtw, T* dx, T* dsep, const Job& job) {
+  using K = ButterflyKernel<T, kCplx, kTileVectors>;
   constexpr int W = K::W;
-  const int64_t m = g.n * K::C, row_stride = g.nstacks * m;
-  const int64_t mx = g.x_values(K::C), x_stride = g.nstacks * mx;
-  const int64_t tw_stack = g.nblocks * g.log_n * (g.n / 2) * K::kTw, tw_total = g.nstacks * tw_stack;
-  const int64_t ntiles = (g.batch + W - 1) / W, ntasks = ntiles * g.nstacks;
+  const int64_t m = job.n() * K::C, row_stride = job.nstacks * m;
+  const int64_t mx = job.x_values(K::C), x_stride = job.nstacks * mx;
+  const int64_t tw_stack = job.nblocks * job.log_n * (job.n() / 2) * K::kTw, tw_total = job.nstacks * tw_stack;
+  const int64_t ntiles = (job.batch + W - 1) / W, ntasks = ntiles * job.nstacks;
   constexpr int lsub = K::kL1SubLog2;
-  const bool keep = K::kept_layers(int(g.nblocks), g.log_n, lsub) * g.n * K::CW * int64_t(sizeof(T)) <= kMaxKeptBytes;
-  const int64_t scratch_values = K::backward_scratch(g.n, int(g.nblocks), g.log_n, lsub, keep);
-  const int64_t tile_work = 3 * W * g.n * g.nblocks * g.log_n;  // recompute + backward: about 3 forwards
-  const int64_t nchunks = num_chunks(ntasks, tile_work);
-  // One row of twiddle (and separation) gradient per chunk, summed serially below: small next to the batch, and
+  const bool keep = K::kept_layers(int(job.nblocks), job.log_n, lsub) * job.n() * K::CW * int64_t(sizeof(T)) <= kMaxKeptBytes;
+  const int64_t scratch_values = K::backward_scratch(job.n(), int(job.nblocks), job.log_n, lsub, keep);
+  const int64_t tile_work = 3 * W * job.n() * job.nblocks * job.log_n;  // recompute + backward: about 3 forwards
+  const int64_t nshares = num_shares(ntasks, tile_work);
+  // One row of twiddle (and separation) gradient per share, summed serially below: small next to the batch, and
   // cheaper than waking threads again for a parallel sum.
-  const int64_t sep_total = g.separation != nullptr ? 4 * g.power_k : 0, row_total = tw_total + sep_total;
-  auto partial = aligned_scratch<T>(nchunks * row_total);
-  run_chunks(ntasks, nchunks, [&](int64_t t0, int64_t t1, int64_t chunk) {
+  const int64_t sep_total = job.separation != nullptr ? 4 * job.power_k : 0, row_total = tw_total + sep_total;
+  auto partial = aligned_scratch<T>(nshares * row_total);
+  run_shares(ntasks, nshares, [&](int64_t t0, int64_t t1, int64_t share) {
     auto scratch = aligned_scratch<T>(scratch_values);
     T* x_tile = K::x_tile(scratch.get());
-    T* g_tile = K::grad_tile(scratch.get(), g.n, int(g.nblocks), g.log_n, lsub, keep);
+    T* g_tile = K::grad_tile(scratch.get(), job.n(), int(job.nblocks), job.log_n, lsub, keep);
     const int64_t acc_stack = K::accumulator_values(tw_stack);
-    auto acc = aligned_scratch<T>(g.nstacks * acc_stack);  // lane-folded twiddle gradient of this chunk's tiles
-    std::fill(acc.get(), acc.get() + g.nstacks * acc_stack, T(0));
-    using P = cpu::PowerKernel<T, kTileVectors>;
-    auto gp = aligned_scratch<T>(g.power_k >= 0 ? P::real_tile_values(g.n) : 0);  // the power's gradient, a real tile
+    auto acc = aligned_scratch<T>(job.nstacks * acc_stack);  // lane-folded twiddle gradient of this share's tiles
+    std::fill(acc.get(), acc.get() + job.nstacks * acc_stack, T(0));
+    using P = PowerKernel<T, kTileVectors>;
+    auto gp = aligned_scratch<T>(job.power_k >= 0 ? P::real_tile_values(job.n()) : 0);  // the power's gradient, a real tile
     // Separated power: the recomputed output tile (and a sub-block of scratch to make it), and the
     // coefficients' lane-wise gradient.
-    auto y_tile = aligned_scratch<T>(sep_total > 0 ? g.n * K::CW + (int64_t{1} << lsub) * K::CW : 0);
+    auto y_tile = aligned_scratch<T>(sep_total > 0 ? job.n() * K::CW + (int64_t{1} << lsub) * K::CW : 0);
     auto sacc = aligned_scratch<T>(sep_total * K::VL);
     std::fill(sacc.get(), sacc.get() + sep_total * K::VL, T(0));
     for (int64_t t = t0; t < t1; ++t) {
-      const int64_t stack = t % g.nstacks, b0 = (t / g.nstacks) * W;
-      const int rows = int(std::min<int64_t>(W, g.batch - b0));
+      const int64_t stack = t % job.nstacks, b0 = (t / job.nstacks) * W;
+      const int rows = int(std::min<int64_t>(W, job.batch - b0));
       const int64_t offset = b0 * row_stride + stack * m, x_offset = b0 * x_stride + stack * mx;
-      const int64_t ks = g.power_k >= 0 ? g.power_head(stack) : 0;
-      if (g.power_k >= 0 && ks == 0) {  // no output of this stack is kept: zero gradients
+      const int64_t ks = job.power_k >= 0 ? job.power_head(stack) : 0;
+      if (job.power_k >= 0 && ks == 0) {  // no output of this stack is kept: zero gradients
         if (dx != nullptr)
           for (int r = 0; r < rows; ++r) std::fill_n(dx + x_offset + r * x_stride, mx, T(0));
         continue;
       }
-      K::load_tile(x + x_offset, x_stride, rows, mx, x_tile, g.spread());
-      if (g.power_k >= 0)
-        P::load_real_rows(grad + b0 * g.power_k + stack * g.n, g.power_k, rows, ks, gp.get());
+      K::load_tile(x + x_offset, x_stride, rows, mx, x_tile, job.spread());
+      if (job.power_k >= 0)
+        P::load_real_rows(grad + b0 * job.power_k + stack * job.n(), job.power_k, rows, ks, gp.get());
       else
         K::load_tile(grad + offset, row_stride, rows, m, g_tile);
       const T* tw_s = tw + stack * tw_stack;
       T* acc_s = acc.get() + stack * acc_stack;
       auto backward = [&](auto&& output_grad) {
-        K::backward_tile(scratch.get(), tw_s, acc_s, int(g.nblocks), g.log_n, lsub, increasing_stride,
-                         dx != nullptr, keep, g.power_k >= 0 && sep_total == 0 ? gp.get() : nullptr, ks,
+        K::backward_tile(scratch.get(), tw_s, acc_s, int(job.nblocks), job.log_n, lsub, job.increasing_stride,
+                         dx != nullptr, keep, job.power_k >= 0 && sep_total == 0 ? gp.get() : nullptr, ks,
                          output_grad);
       };
       if constexpr (kCplx) {
@@ -208,10 +208,10 @@ void backward_impl(const T* grad, const T* tw, const T* x, T* dtw, T* dx, T* dse
         // checkpoint.
         auto separated_grad = [&](const T* checkpoint, T* g_out) {
           T* y = y_tile.get();
-          K::last_phase_forward(checkpoint, y, tw_s, int(g.nblocks), g.log_n, lsub, increasing_stride,
-                                y + g.n * K::CW);
-          P::separated_power_grad(y, static_cast<const T*>(g.separation), g.power_k - 1, gp.get(), g_out,
-                                  sacc.get(), g.n);
+          K::last_phase_forward(checkpoint, y, tw_s, int(job.nblocks), job.log_n, lsub, job.increasing_stride,
+                                y + job.n() * K::CW);
+          P::separated_power_grad(y, static_cast<const T*>(job.separation), job.power_k - 1, gp.get(), g_out,
+                                  sacc.get(), job.n());
         };
         if (sep_total > 0)
           backward(separated_grad);
@@ -221,30 +221,24 @@ void backward_impl(const T* grad, const T* tw, const T* x, T* dtw, T* dx, T* dse
         backward(nullptr);
       }
       // A real input's gradient is the real part of the complex one (PyTorch's convention).
-      if (dx != nullptr) K::store_tile(g_tile, rows, mx, dx + x_offset, x_stride, g.spread());
+      if (dx != nullptr) K::store_tile(g_tile, rows, mx, dx + x_offset, x_stride, job.spread());
     }
-    T* row = partial.get() + chunk * row_total;
+    T* row = partial.get() + share * row_total;
     std::fill(row, row + row_total, T(0));
     K::finish_twiddle_grad(acc.get(), row, tw_total);
     for (int64_t k = 0; k < sep_total / 4; ++k)  // sacc: (d a_k, d b_k) per k -> dsep: (2, power_k) complex
       for (int c = 0; c < 4; ++c) {
         T sum = 0;
         for (int l = 0; l < K::VL; ++l) sum += sacc.get()[(k * 4 + c) * K::VL + l];
-        row[tw_total + (c / 2) * 2 * g.power_k + 2 * k + c % 2] = sum;
+        row[tw_total + (c / 2) * 2 * job.power_k + 2 * k + c % 2] = sum;
       }
   });
   std::copy(partial.get(), partial.get() + tw_total, dtw);
   if (sep_total > 0) std::copy(partial.get() + tw_total, partial.get() + row_total, dsep);
-  for (int64_t c = 1; c < nchunks; ++c) {
+  for (int64_t c = 1; c < nshares; ++c) {
     for (int64_t k = 0; k < tw_total; ++k) dtw[k] += partial.get()[c * row_total + k];
     for (int64_t k = 0; k < sep_total; ++k) dsep[k] += partial.get()[c * row_total + tw_total + k];
   }
-}
-
-void check_dtype(const at::Tensor& twiddle, const char* op) {  // x is checked against it
-  const auto st = twiddle.scalar_type();
-  TORCH_CHECK_VALUE(st == at::kFloat || st == at::kDouble || st == at::kComplexFloat || st == at::kComplexDouble,
-                    op, ": the CPU kernel supports float32, float64, complex64 and complex128, got ", st);
 }
 
 // power_k < 0: y = the butterfly product, (batch, nstacks, n); else |y|^2 of y's first power_k outputs, its
@@ -253,7 +247,7 @@ void check_dtype(const at::Tensor& twiddle, const char* op) {  // x is checked a
 at::Tensor forward_cpu(const at::Tensor& twiddle, const at::Tensor& x, bool increasing_stride, int64_t power_k,
                        const at::Tensor& separation, const char* op) {
   check_butterfly_inputs(twiddle, x, op);
-  check_dtype(twiddle, op);
+  check_butterfly_dtype(twiddle, op);
   const auto tw_c = twiddle.contiguous();
   const auto x_c = x.contiguous();
   const auto real = c10::toRealValueType(tw_c.scalar_type());
@@ -262,14 +256,15 @@ at::Tensor forward_cpu(const at::Tensor& twiddle, const at::Tensor& x, bool incr
   if (out.numel() == 0) return out;
   advise_huge_pages(out);
   const auto sep_c = separation.defined() ? separation.contiguous() : separation;
-  const Geometry g(tw_c, x_c, power_k, sep_c.defined() ? sep_c.const_data_ptr() : nullptr);
+  const Job job(problem_of(tw_c, x_c, increasing_stride), tw_c.is_complex() && !x_c.is_complex(), power_k,
+                sep_c.defined() ? sep_c.const_data_ptr() : nullptr);
   AT_DISPATCH_FLOATING_AND_COMPLEX_TYPES(tw_c.scalar_type(), "butterfly_multiply_cpu", [&] {
     using real_t = typename c10::scalar_value_type<scalar_t>::type;
     constexpr bool kCplx = c10::is_complex<scalar_t>::value;
-    with_tile_vectors(g.n * int64_t(sizeof(scalar_t) / sizeof(real_t)), kMaxForwardTileBytes, [&](auto nv) {
+    with_tile_vectors(job.n() * int64_t(sizeof(scalar_t) / sizeof(real_t)), kMaxForwardTileBytes, [&](auto nv) {
       forward_impl<real_t, kCplx, decltype(nv)::value>(reinterpret_cast<const real_t*>(tw_c.data_ptr<scalar_t>()),
                                                        static_cast<const real_t*>(x_c.const_data_ptr()),
-                                                       static_cast<real_t*>(out.data_ptr()), g, increasing_stride);
+                                                       static_cast<real_t*>(out.data_ptr()), job);
     });
   });
   return out;
@@ -283,16 +278,11 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> backward_cpu(const at::Tensor& gr
                                                             bool input_grad, int64_t power_k,
                                                             const at::Tensor& separation, const char* op) {
   check_butterfly_inputs(twiddle, x, op);
-  check_dtype(twiddle, op);
-  if (power_k < 0) {
+  check_butterfly_dtype(twiddle, op);
+  if (power_k < 0)
     check_butterfly_grad(grad, twiddle, x, op);
-  } else {
-    const auto real = c10::toRealValueType(twiddle.scalar_type());
-    TORCH_CHECK_VALUE(grad.dim() == 2 && grad.size(0) == x.size(0) && grad.size(1) == power_k &&
-                          grad.scalar_type() == real && grad.device() == x.device(),
-                      op, ": grad must be (batch, k) = (", x.size(0), ", ", power_k, ") ", real, ", got ",
-                      grad.sizes(), " ", grad.scalar_type());
-  }
+  else
+    check_power_grad(grad, twiddle, x, power_k, op);
   const auto tw_c = twiddle.contiguous();
   const auto x_c = x.contiguous();
   const auto grad_c = grad.contiguous();
@@ -301,18 +291,19 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> backward_cpu(const at::Tensor& gr
   const auto sep_c = separation.defined() ? separation.contiguous() : separation;
   auto dsep = sep_c.defined() ? at::zeros_like(sep_c, at::MemoryFormat::Contiguous) : at::empty({0}, tw_c.options());
   if (x_c.numel() == 0) return {at::zeros_like(tw_c, at::MemoryFormat::Contiguous), dx, dsep};
-  const Geometry g(tw_c, x_c, power_k, sep_c.defined() ? sep_c.const_data_ptr() : nullptr);
+  const Job job(problem_of(tw_c, x_c, increasing_stride), tw_c.is_complex() && !x_c.is_complex(), power_k,
+                sep_c.defined() ? sep_c.const_data_ptr() : nullptr);
   auto dtw = at::empty_like(tw_c, at::MemoryFormat::Contiguous);
   AT_DISPATCH_FLOATING_AND_COMPLEX_TYPES(tw_c.scalar_type(), "butterfly_multiply_backward_cpu", [&] {
     using real_t = typename c10::scalar_value_type<scalar_t>::type;
     constexpr bool kCplx = c10::is_complex<scalar_t>::value;
-    with_tile_vectors(g.n * int64_t(sizeof(scalar_t) / sizeof(real_t)), kMaxBackwardTileBytes, [&](auto nv) {
+    with_tile_vectors(job.n() * int64_t(sizeof(scalar_t) / sizeof(real_t)), kMaxBackwardTileBytes, [&](auto nv) {
       backward_impl<real_t, kCplx, decltype(nv)::value>(
           static_cast<const real_t*>(grad_c.const_data_ptr()),
           reinterpret_cast<const real_t*>(tw_c.data_ptr<scalar_t>()),
           static_cast<const real_t*>(x_c.const_data_ptr()), reinterpret_cast<real_t*>(dtw.data_ptr<scalar_t>()),
           input_grad ? static_cast<real_t*>(dx.data_ptr()) : nullptr,
-          sep_c.defined() ? static_cast<real_t*>(dsep.data_ptr()) : nullptr, g, increasing_stride);
+          sep_c.defined() ? static_cast<real_t*>(dsep.data_ptr()) : nullptr, job);
     });
   });
   return {dtw, dx, dsep};
@@ -328,24 +319,6 @@ std::tuple<at::Tensor, at::Tensor> butterfly_multiply_backward_cpu(const at::Ten
   auto [dtw, dx, dsep] = backward_cpu(grad, twiddle, x, increasing_stride, input_grad, -1, at::Tensor(),
                                       "kfront::butterfly_multiply_backward");
   return {dtw, dx};
-}
-
-void check_power_args(const at::Tensor& twiddle, const at::Tensor& x, int64_t k,
-                      const std::optional<at::Tensor>& separation, const char* op) {
-  TORCH_CHECK_VALUE(twiddle.is_complex(), op, ": the power is taken of complex outputs: twiddle must be complex, got ",
-                    twiddle.scalar_type());
-  TORCH_CHECK_VALUE(x.dim() == 3, op, ": x must be (batch, nstacks, n), got ", x.sizes());
-  if (!separation.has_value()) {
-    TORCH_CHECK_VALUE(k >= 0 && k <= x.size(1) * x.size(2), op, ": k must lie in [0, nstacks * n] = [0, ",
-                      x.size(1) * x.size(2), "], got ", k);
-    return;
-  }
-  const at::Tensor& s = *separation;
-  TORCH_CHECK_VALUE(s.dim() == 2 && s.size(0) == 2 && s.size(1) == k && k >= 2 && k - 1 <= x.size(2), op,
-                    ": separation must be (2, k) with 2 <= k <= n + 1 (k = ", k, ", n = ", x.size(2), "), got ",
-                    s.sizes());
-  TORCH_CHECK_VALUE(s.scalar_type() == twiddle.scalar_type() && s.device() == twiddle.device(), op,
-                    ": separation must have the twiddle's dtype and device, got ", s.scalar_type(), " on ", s.device());
 }
 
 at::Tensor butterfly_multiply_power_cpu(const at::Tensor& twiddle, const at::Tensor& x, bool increasing_stride,
@@ -372,4 +345,5 @@ TORCH_LIBRARY_IMPL(kfront, CPU, m) {
   m.impl("butterfly_multiply_power_backward", &butterfly_multiply_power_backward_cpu);
 }
 
+}  // namespace cpu
 }  // namespace kfront

@@ -1,36 +1,34 @@
-// Kernel bodies of the fused butterfly forward and backward (see butterfly_plan.h for the data layout and
-// launch geometry). They are templates over a context `Ctx` that supplies the thread and block index, the
-// block barrier, dynamic shared memory and global atomics: under nvcc that is DeviceCtx (threadIdx,
-// __syncthreads, atomicAdd); the host emulation runs the very same bodies with one std::thread per CUDA
-// thread and a std::barrier, so the index arithmetic and the barrier placement are tested without a GPU.
+// Device code shared by the forward (butterfly_forward.cuh) and backward (butterfly_backward.cuh) kernel bodies:
+// complex arithmetic, global loads and stores, the thread context, position arithmetic, the staging of
+// instances between global and shared memory, and the phase loads and stores.
 //
-// Per phase a thread keeps R elements of F instances in registers, loaded from and stored back to the
-// same shared-memory positions; no thread reads a position another thread writes in the same phase, so
-// one barrier per phase suffices. All register arrays are indexed with compile-time constants only (loops
-// unrolled, the layer's bit dispatched through a switch), so nothing spills to local memory.
+// The bodies are templates over a context `Ctx` that supplies the thread and block index, the block barrier,
+// dynamic shared memory and global atomics: under nvcc that is DeviceCtx (threadIdx, __syncthreads,
+// atomicAdd); the host emulation runs the very same bodies with one std::thread per CUDA thread and a
+// std::barrier, so the index arithmetic and the barrier placement are tested without a GPU.
+//
+// All register arrays are indexed with compile-time constants only (loops unrolled, the layer's bit
+// dispatched through a switch), so nothing spills to local memory.
 #pragma once
 
 #include <type_traits>
 
-#include "butterfly_plan.h"
+#include "butterfly_types.h"
 
 #if defined(__CUDACC__)
 #define KF_DEV __device__ __forceinline__
 #define KF_HD __host__ __device__ __forceinline__
 #define KF_UNROLL _Pragma("unroll")
+#define KF_NO_UNROLL _Pragma("unroll 1")
 #else
 #define KF_DEV inline
 #define KF_HD inline
 #define KF_UNROLL
+#define KF_NO_UNROLL
 #endif
 
-namespace kfront_cuda {
-
-// Interleaved (re, im), the memory layout of torch.complex64 / complex128.
-template <class R>
-struct alignas(2 * sizeof(R)) Complex {
-  R re, im;
-};
+namespace kfront {
+namespace cuda {
 
 template <class R>
 KF_HD Complex<R> operator+(Complex<R> a, Complex<R> b) { return {a.re + b.re, a.im + b.im}; }
@@ -99,7 +97,8 @@ KF_DEV void load_twiddle(const Complex<double>* p, Complex<double> t[4]) {
 }
 
 // Frames are read and written once per launch: streaming (evict-first) accesses keep them from pushing the
-// twiddles, which every tile re-reads, out of L1.
+// twiddles, which every tile re-reads, out of L1. One element at a time (its natural alignment, which the
+// launcher checks) ...
 template <class T>
 KF_DEV T load_stream(const T* p) {
 #if defined(__CUDA_ARCH__)
@@ -136,6 +135,50 @@ KF_DEV void store_stream(Complex<R>* p, Complex<R> v) {
 #endif
 }
 
+// ... or kVec<T> consecutive elements in one 16-byte access (the pointer 16-byte aligned: use_vector_io).
+template <class T>
+constexpr int kVec = kVectorBytes / int(sizeof(T));
+
+#if defined(__CUDA_ARCH__)
+KF_DEV void load_stream_vector(const float* p, float (&v)[4]) {
+  const float4 r = __ldcs(reinterpret_cast<const float4*>(p));
+  v[0] = r.x; v[1] = r.y; v[2] = r.z; v[3] = r.w;
+}
+KF_DEV void load_stream_vector(const double* p, double (&v)[2]) {
+  const double2 r = __ldcs(reinterpret_cast<const double2*>(p));
+  v[0] = r.x; v[1] = r.y;
+}
+KF_DEV void load_stream_vector(const Complex<float>* p, Complex<float> (&v)[2]) {
+  const float4 r = __ldcs(reinterpret_cast<const float4*>(p));
+  v[0] = {r.x, r.y}; v[1] = {r.z, r.w};
+}
+KF_DEV void load_stream_vector(const Complex<double>* p, Complex<double> (&v)[1]) {
+  const double2 r = __ldcs(reinterpret_cast<const double2*>(p));
+  v[0] = {r.x, r.y};
+}
+KF_DEV void store_stream_vector(float* p, const float (&v)[4]) {
+  __stcs(reinterpret_cast<float4*>(p), make_float4(v[0], v[1], v[2], v[3]));
+}
+KF_DEV void store_stream_vector(double* p, const double (&v)[2]) {
+  __stcs(reinterpret_cast<double2*>(p), make_double2(v[0], v[1]));
+}
+KF_DEV void store_stream_vector(Complex<float>* p, const Complex<float> (&v)[2]) {
+  __stcs(reinterpret_cast<float4*>(p), make_float4(v[0].re, v[0].im, v[1].re, v[1].im));
+}
+KF_DEV void store_stream_vector(Complex<double>* p, const Complex<double> (&v)[1]) {
+  __stcs(reinterpret_cast<double2*>(p), make_double2(v[0].re, v[0].im));
+}
+#else
+template <class T>
+inline void load_stream_vector(const T* p, T (&v)[kVec<T>]) {
+  for (int e = 0; e < kVec<T>; ++e) v[e] = p[e];
+}
+template <class T>
+inline void store_stream_vector(T* p, const T (&v)[kVec<T>]) {
+  for (int e = 0; e < kVec<T>; ++e) p[e] = v[e];
+}
+#endif
+
 #if defined(__CUDACC__)
 struct DeviceCtx {
   __device__ __forceinline__ int thread() const { return int(threadIdx.x); }
@@ -159,9 +202,9 @@ struct DeviceCtx {
 
 KF_DEV int pad_index(int q, int shift) { return q + (q >> shift); }
 
-// Global position of sub-block o's element 0: the bits outside the window [a, a + W).
-KF_DEV int64_t sub_block_base(int64_t o, int a, int W) {
-  return ((o >> a) << (a + W)) | (o & ((int64_t(1) << a) - 1));
+// Global position of sub-block o's element 0: the bits outside the window [a, a + log_m).
+KF_DEV int64_t sub_block_base(int64_t o, int a, int log_m) {
+  return ((o >> a) << (a + log_m)) | (o & ((int64_t(1) << a) - 1));
 }
 
 // Index i of the pair whose first position is p (bit k of p clear): p = 2 (i - i mod s) + i mod s, s = 2^k.
@@ -172,10 +215,10 @@ KF_DEV int64_t pair_index(int64_t p, int k) {
 // Window-relative positions of a thread's R elements in a phase: the thread index fills the bits the
 // phase does not own (bit k at position tpos[k]), element e fills the owned ones.
 template <int R>
-KF_DEV void phase_positions(const PhaseDesc& ph, int W, int lt, int (&lp)[R]) {
+KF_DEV void phase_positions(const PhaseDesc& ph, int log_m, int lt, int (&lp)[R]) {
   constexpr int RB = Log2<R>::value;
   int base = 0;
-  const int nfree = W - ph.nowned;
+  const int nfree = log_m - ph.nowned;
   for (int k = 0; k < nfree; ++k) base |= ((lt >> k) & 1) << ph.tpos[k];
   KF_UNROLL
   for (int e = 0; e < R; ++e) {
@@ -188,280 +231,132 @@ KF_DEV void phase_positions(const PhaseDesc& ph, int W, int lt, int (&lp)[R]) {
   }
 }
 
-// One layer on the thread's registers; J is the layer bit's index among the phase's owned bits, so
-// element e pairs with e | 2^J.
-template <int J, class T, int R, int F>
-KF_DEV void forward_layer_j(const T* tw, int kg, int64_t base, int a, int reff, const int (&lp)[R],
-                            T (&v)[F][R]) {
-  KF_UNROLL
-  for (int e = 0; e < R; ++e) {
-    if ((e >> J & 1) || e >= reff) continue;
-    const int e2 = e | (1 << J);
-    const int64_t i = pair_index(base | (int64_t(lp[e]) << a), kg);
-    T t[4];
-    load_twiddle(tw + 4 * i, t);
+// ---- staging: the instances of one tile between global and shared memory ---------------------------------
+// A tile holds G * F instances of m elements, tpb * reff * F in all (G m = tpb reff), so each thread moves
+// reff * F <= R * F of them, a count known at compile time up to the guard. Staged element k of a thread has
+// the flat index tid + k * tpb (in vectors: vector index tid + k * tpb), decomposed by stage_pos; frames past
+// the batch read as zeros and are not written. A thread issues kStageGroup accesses to the one side before
+// the first to the other, so that several are in flight (4 x 16 bytes per thread keep 32 KB in flight per
+// 512-thread block), without holding all of a tile's values in registers (groups of 8 made the forward spill).
+constexpr int kStageGroup = 4;
+
+struct StagePos {
+  int64_t global;  // element offset in the frames
+  int shared;      // element offset in shared memory
+  bool valid;      // the frame is inside the batch
+};
+
+// The position of flat element idx. The index runs along global memory: along j when the window starts at bit
+// 0 (a sub-block is contiguous), else along consecutive sub-blocks (the Go sub-blocks of a block share hi and
+// differ in the low bits lo, so they are adjacent for a fixed j).
+template <int F>
+KF_DEV StagePos stage_pos(int idx, const TileLayout& lay, int a, int log_m, int64_t s, int64_t oi, int64_t bi,
+                          int64_t n) {
+  int j, go, rest;
+  if (a == 0) {
+    j = idx & (lay.m - 1);
+    rest = idx >> log_m;
+    go = rest & (lay.Go - 1);
+    rest >>= lay.log_go;
+  } else {
+    go = idx & (lay.Go - 1);
+    rest = idx >> lay.log_go;
+    j = rest & (lay.m - 1);
+    rest >>= log_m;
+  }
+  const int f = rest % F, gb = rest / F;
+  const int slot = (gb << lay.log_go) | go;
+  const int64_t b = (bi * lay.Gb + gb) * F + f;
+  StagePos pos;
+  pos.global = (b * lay.nstacks + s) * n + (sub_block_base(oi * lay.Go + go, a, log_m) | (int64_t(j) << a));
+  pos.shared = (slot * F + f) * lay.mpad + pad_index(j, lay.pad_shift);
+  pos.valid = b < lay.batch;
+  return pos;
+}
+
+// V = 1: one element per access, any window. V = kVec<T>: 16-byte accesses, for a == 0 and m >= V (a vector's
+// elements are then consecutive in a sub-block and, since V <= 2^pad_shift, in shared memory); with the
+// padding, the scalar shared-memory accesses of a warp's 32 consecutive vectors hit distinct banks.
+template <bool kToShared, int V, class T, int R, int F>
+KF_DEV void stage_accesses(T* buf, const T* src, T* dst, const TileLayout& lay, int a, int log_m, int64_t s,
+                           int64_t oi, int64_t bi, int tid, int64_t n) {
+  constexpr int K = R * F / V > 0 ? R * F / V : 1;  // accesses per thread at most
+  constexpr int U = K < kStageGroup ? K : kStageGroup;
+  const int count = lay.reff * F / V;  // reff >= V whenever m >= V, so V divides reff * F
+  KF_NO_UNROLL  // one group's values live at a time: unrolled, the groups' loads are hoisted together
+  for (int k0 = 0; k0 < K; k0 += U) {
+    T v[U][V];
+    int64_t where[U];  // toShared: the shared offset; else the global offset, -1 past the batch
     KF_UNROLL
-    for (int f = 0; f < F; ++f) {
-      const T x0 = v[f][e], x1 = v[f][e2];
-      v[f][e] = t[0] * x0 + t[1] * x1;
-      v[f][e2] = t[2] * x0 + t[3] * x1;
+    for (int u = 0; u < U; ++u) {
+      if (k0 + u >= count) continue;
+      const StagePos p = stage_pos<F>((tid + (k0 + u) * lay.tpb) * V, lay, a, log_m, s, oi, bi, n);
+      if (kToShared) {
+        where[u] = p.shared;
+        if (!p.valid) {
+          KF_UNROLL
+          for (int e = 0; e < V; ++e) v[u][e] = T{};
+        } else if constexpr (V == 1) {
+          v[u][0] = load_stream(src + p.global);
+        } else {
+          load_stream_vector(src + p.global, v[u]);
+        }
+      } else {
+        where[u] = p.valid ? p.global : -1;
+        KF_UNROLL
+        for (int e = 0; e < V; ++e) v[u][e] = buf[p.shared + e];
+      }
     }
+    KF_UNROLL
+    for (int u = 0; u < U; ++u) {
+      if (k0 + u >= count) continue;
+      if (kToShared) {
+        KF_UNROLL
+        for (int e = 0; e < V; ++e) buf[where[u] + e] = v[u][e];
+      } else if (where[u] >= 0) {
+        if constexpr (V == 1) {
+          store_stream(dst + where[u], v[u][0]);
+        } else {
+          store_stream_vector(dst + where[u], v[u]);
+        }
+      }
+    }
+  }
+}
+
+// Stages tile (s, oi, bi): src -> buf (kToShared) or buf -> dst.
+template <bool kToShared, class T, int R, int F>
+KF_DEV void stage(T* buf, const T* src, T* dst, const TileLayout& lay, const ChunkDesc& c, bool vector_io,
+                  int64_t s, int64_t oi, int64_t bi, int tid) {
+  const int64_t n = int64_t(1) << c.log_n;
+  if (vector_io) {
+    stage_accesses<kToShared, kVec<T>, T, R, F>(buf, src, dst, lay, 0, c.log_m, s, oi, bi, tid, n);
+  } else {
+    stage_accesses<kToShared, 1, T, R, F>(buf, src, dst, lay, c.a, c.log_m, s, oi, bi, tid, n);
   }
 }
 
 template <class T, int R, int F>
-KF_DEV void forward_layer(const LayerDesc& L, const T* tw_s, int64_t base, int a, int reff,
-                          const int (&lp)[R], T (&v)[F][R]) {
-  constexpr int RB = Log2<R>::value;
-  const T* tw = tw_s + L.tw_offset;
-  const int kg = a + L.bit;
-  switch (L.jbit) {
-    case 0: forward_layer_j<0>(tw, kg, base, a, reff, lp, v); break;
-    case 1: if constexpr (RB > 1) forward_layer_j<1>(tw, kg, base, a, reff, lp, v); break;
-    case 2: if constexpr (RB > 2) forward_layer_j<2>(tw, kg, base, a, reff, lp, v); break;
-    default: break;
-  }
-}
-
-// Backward of one layer: gradients of the layer input (in place in g) and the twiddle-gradient sums over
-// the F frames, added to the slot's shared-memory accumulators (each (layer, pair) of a slot belongs to
-// exactly one thread, so the read-modify-write needs no atomics).
-template <int J, class T, int R, int F>
-KF_DEV void backward_layer_j(const T* tw, int kg, int kb, int64_t base, int a, int reff, const int (&lp)[R],
-                             const T (&x)[F][R], T (&g)[F][R], T* dt, int dt_stride) {
-  KF_UNROLL
-  for (int e = 0; e < R; ++e) {
-    if ((e >> J & 1) || e >= reff) continue;
-    const int e2 = e | (1 << J);
-    const int64_t i = pair_index(base | (int64_t(lp[e]) << a), kg);
-    T t[4];
-    load_twiddle(tw + 4 * i, t);
-    T acc[4] = {T{}, T{}, T{}, T{}};
-    KF_UNROLL
-    for (int f = 0; f < F; ++f) {
-      const T x0 = x[f][e], x1 = x[f][e2], g0 = g[f][e], g1 = g[f][e2];
-      acc[0] += g0 * kconj(x0);
-      acc[1] += g0 * kconj(x1);
-      acc[2] += g1 * kconj(x0);
-      acc[3] += g1 * kconj(x1);
-      g[f][e] = kconj(t[0]) * g0 + kconj(t[2]) * g1;
-      g[f][e2] = kconj(t[1]) * g0 + kconj(t[3]) * g1;
-    }
-    const int il = int(pair_index(lp[e], kb));
-    KF_UNROLL
-    for (int c = 0; c < 4; ++c) dt[c * dt_stride + il] += acc[c];
-  }
-}
-
-template <class T, int R, int F>
-KF_DEV void backward_layer(const LayerDesc& L, const T* tw_s, int64_t base, int a, int reff,
-                           const int (&lp)[R], const T (&x)[F][R], T (&g)[F][R], T* dt, int dt_stride) {
-  constexpr int RB = Log2<R>::value;
-  const T* tw = tw_s + L.tw_offset;
-  const int kg = a + L.bit;
-  switch (L.jbit) {
-    case 0: backward_layer_j<0>(tw, kg, L.bit, base, a, reff, lp, x, g, dt, dt_stride); break;
-    case 1:
-      if constexpr (RB > 1) backward_layer_j<1>(tw, kg, L.bit, base, a, reff, lp, x, g, dt, dt_stride);
-      break;
-    case 2:
-      if constexpr (RB > 2) backward_layer_j<2>(tw, kg, L.bit, base, a, reff, lp, x, g, dt, dt_stride);
-      break;
-    default: break;
-  }
-}
-
-// Instances of one tile between global and shared memory. The loop index runs along global memory: along
-// j when the window starts at bit 0 (a sub-block is contiguous), else along consecutive sub-blocks (the
-// Go sub-blocks of a block share hi and differ in the low bits lo, so they are adjacent for a fixed j).
-// Frames past the batch read as zeros and are not written.
-template <bool kToShared, class T, int F>
-KF_DEV void stage(T* buf, const T* src, T* dst, const Geometry& g, int a, int W, int64_t s, int64_t oi,
-                  int64_t bi, int tid, int64_t n) {
-  const int total = g.G * F * g.m;
-  for (int idx = tid; idx < total; idx += g.tpb) {
-    int j, go, rest;
-    if (a == 0) {
-      j = idx & (g.m - 1);
-      rest = idx >> W;
-      go = rest & (g.Go - 1);
-      rest >>= g.log_go;
-    } else {
-      go = idx & (g.Go - 1);
-      rest = idx >> g.log_go;
-      j = rest & (g.m - 1);
-      rest >>= W;
-    }
-    const int f = rest % F, gb = rest / F;
-    const int slot = (gb << g.log_go) | go;
-    const int64_t b = (bi * g.Gb + gb) * F + f;
-    const int64_t off = (b * g.nstacks + s) * n + (sub_block_base(oi * g.Go + go, a, W) | (int64_t(j) << a));
-    T* sm = buf + (slot * F + f) * g.mpad + pad_index(j, g.pad_shift);
-    if (kToShared) {
-      *sm = b < g.batch ? load_stream(src + off) : T{};
-    } else if (b < g.batch) {
-      store_stream(dst + off, *sm);
-    }
-  }
-}
-
-template <class T, int R, int F>
-KF_DEV void load_phase(const T* buf, const Geometry& g, int slot, const int (&lp)[R], T (&v)[F][R]) {
+KF_DEV void load_phase(const T* buf, const TileLayout& lay, int slot, const int (&lp)[R], T (&v)[F][R]) {
   KF_UNROLL
   for (int f = 0; f < F; ++f) {
-    const T* inst = buf + (slot * F + f) * g.mpad;
+    const T* inst = buf + (slot * F + f) * lay.mpad;
     KF_UNROLL
-    for (int e = 0; e < R; ++e) v[f][e] = e < g.reff ? inst[pad_index(lp[e], g.pad_shift)] : T{};
+    for (int e = 0; e < R; ++e) v[f][e] = e < lay.reff ? inst[pad_index(lp[e], lay.pad_shift)] : T{};
   }
 }
 
 template <class T, int R, int F>
-KF_DEV void store_phase(T* buf, const Geometry& g, int slot, const int (&lp)[R], const T (&v)[F][R]) {
+KF_DEV void store_phase(T* buf, const TileLayout& lay, int slot, const int (&lp)[R], const T (&v)[F][R]) {
   KF_UNROLL
   for (int f = 0; f < F; ++f) {
-    T* inst = buf + (slot * F + f) * g.mpad;
+    T* inst = buf + (slot * F + f) * lay.mpad;
     KF_UNROLL
     for (int e = 0; e < R; ++e) {
-      if (e < g.reff) inst[pad_index(lp[e], g.pad_shift)] = v[f][e];
+      if (e < lay.reff) inst[pad_index(lp[e], lay.pad_shift)] = v[f][e];
     }
   }
 }
 
-// Forward: one tile (Gb * F frames x Go sub-blocks of one stack) per block iteration, all of the chunk's
-// layers applied in shared memory and registers between one global read and one global write.
-template <class T, int R, int F, class Ctx>
-KF_DEV void forward_body(const ForwardParams<T>& P, Ctx& ctx) {
-  const ChunkDesc& C = P.c;
-  const Geometry& g = P.g;
-  T* buf = ctx.template smem<T>();
-  const int tid = ctx.thread();
-  const int slot = tid / g.tpi, lt = tid % g.tpi;
-  const int go = slot & (g.Go - 1);
-  const int64_t n = int64_t(1) << C.log_n;
-  for (int64_t tile = ctx.block(); tile < g.ntiles; tile += ctx.nblocks()) {
-    const int64_t bi = tile % g.nB, oi = (tile / g.nB) % g.nO, s = tile / g.nB / g.nO;
-    stage<true, T, F>(buf, P.x, nullptr, g, C.a, C.W, s, oi, bi, tid, n);
-    ctx.sync();
-    const int64_t base = sub_block_base(oi * g.Go + go, C.a, C.W);
-    const T* tw_s = P.tw + s * P.tw_stack_stride;
-    for (int ph = 0; ph < C.nphases; ++ph) {
-      const PhaseDesc& pd = C.phases[ph];
-      int lp[R];
-      phase_positions<R>(pd, C.W, lt, lp);
-      T v[F][R];
-      load_phase<T, R, F>(buf, g, slot, lp, v);
-      for (int l = 0; l < pd.nlayers; ++l) {
-        forward_layer<T, R, F>(C.layers[pd.first_layer + l], tw_s, base, C.a, g.reff, lp, v);
-      }
-      store_phase<T, R, F>(buf, g, slot, lp, v);
-      ctx.sync();
-    }
-    stage<false, T, F>(buf, nullptr, P.out, g, C.a, C.W, s, oi, bi, tid, n);
-    ctx.sync();
-  }
-}
-
-// Backward of one chunk. Shared memory (units of T; GFm = G * F * mpad):
-//   X[p]  p < nphases   the input of phase p for the tile's instances (X[0] is the chunk input)
-//   Gbuf                the gradient, updated in place phase by phase from the chunk output back to its input
-//   DT    4 * nlayers * G * (m / 2)   twiddle-gradient accumulators, [layer][entry][slot][pair]
-// A block owns one (stack, sub-block group) and loops over frame groups bi = split, split + nsplit, ...;
-// the accumulators live across that loop, and each entry is added to global memory once per block at the
-// end (summed over the block's Gb frame-group slots first).
-template <class T, int R, int F, class Ctx>
-KF_DEV void backward_body(const BackwardParams<T>& P, Ctx& ctx) {
-  constexpr int RB = Log2<R>::value;
-  const ChunkDesc& C = P.c;
-  const Geometry& g = P.g;
-  T* smem = ctx.template smem<T>();
-  const int gfm = g.G * F * g.mpad;
-  T* X = smem;
-  T* gbuf = smem + C.nphases * gfm;
-  T* DT = gbuf + gfm;
-  const int half = g.m / 2;
-  const int dt_stride = g.G * half;  // between the 4 entries of one layer
-  const int dt_total = 4 * C.nlayers * dt_stride;
-  const int tid = ctx.thread();
-  const int slot = tid / g.tpi, lt = tid % g.tpi;
-  const int go = slot & (g.Go - 1);
-  const int64_t n = int64_t(1) << C.log_n;
-  const int64_t split = ctx.block() % P.nsplit;
-  const int64_t oi = (ctx.block() / P.nsplit) % g.nO;
-  const int64_t s = ctx.block() / P.nsplit / g.nO;
-  const int64_t base = sub_block_base(oi * g.Go + go, C.a, C.W);
-  const T* tw_s = P.tw + s * P.tw_stack_stride;
-
-  for (int idx = tid; idx < dt_total; idx += g.tpb) DT[idx] = T{};
-  for (int64_t bi = split; bi < g.nB; bi += P.nsplit) {
-    stage<true, T, F>(X, P.x, nullptr, g, C.a, C.W, s, oi, bi, tid, n);
-    stage<true, T, F>(gbuf, P.gin, nullptr, g, C.a, C.W, s, oi, bi, tid, n);
-    ctx.sync();
-    // Recompute the chunk's forward, keeping every phase's input.
-    for (int ph = 0; ph + 1 < C.nphases; ++ph) {
-      const PhaseDesc& pd = C.phases[ph];
-      int lp[R];
-      phase_positions<R>(pd, C.W, lt, lp);
-      T v[F][R];
-      load_phase<T, R, F>(X + ph * gfm, g, slot, lp, v);
-      for (int l = 0; l < pd.nlayers; ++l) {
-        forward_layer<T, R, F>(C.layers[pd.first_layer + l], tw_s, base, C.a, g.reff, lp, v);
-      }
-      store_phase<T, R, F>(X + (ph + 1) * gfm, g, slot, lp, v);
-      ctx.sync();
-    }
-    for (int ph = C.nphases - 1; ph >= 0; --ph) {
-      const PhaseDesc& pd = C.phases[ph];
-      int lp[R];
-      phase_positions<R>(pd, C.W, lt, lp);
-      T xs[RB][F][R];  // xs[l]: the input of the phase's layer l
-      load_phase<T, R, F>(X + ph * gfm, g, slot, lp, xs[0]);
-      KF_UNROLL
-      for (int l = 1; l < RB; ++l) {
-        if (l < pd.nlayers) {
-          KF_UNROLL
-          for (int f = 0; f < F; ++f) {
-            KF_UNROLL
-            for (int e = 0; e < R; ++e) xs[l][f][e] = xs[l - 1][f][e];
-          }
-          forward_layer<T, R, F>(C.layers[pd.first_layer + l - 1], tw_s, base, C.a, g.reff, lp, xs[l]);
-        }
-      }
-      T gr[F][R];
-      load_phase<T, R, F>(gbuf, g, slot, lp, gr);
-      KF_UNROLL
-      for (int l = RB - 1; l >= 0; --l) {
-        if (l < pd.nlayers) {
-          const int layer = pd.first_layer + l;
-          backward_layer<T, R, F>(C.layers[layer], tw_s, base, C.a, g.reff, lp, xs[l], gr,
-                                  DT + layer * 4 * dt_stride + slot * half, dt_stride);
-        }
-      }
-      store_phase<T, R, F>(gbuf, g, slot, lp, gr);
-      ctx.sync();
-    }
-    stage<false, T, F>(gbuf, nullptr, P.gx, g, C.a, C.W, s, oi, bi, tid, n);
-    ctx.sync();
-  }
-
-  // One global atomic per twiddle-gradient entry of this block.
-  ctx.sync();  // orders the zeroing above for a block that ran no iteration
-  const int flush_total = g.Go * C.nlayers * half * 4;
-  for (int idx = tid; idx < flush_total; idx += g.tpb) {
-    const int c = idx & 3;
-    const int il = (idx >> 2) & (half - 1);
-    const int rest = (idx >> 2) / half;
-    const int layer = rest % C.nlayers, fgo = rest / C.nlayers;
-    T sum{};
-    for (int fgb = 0; fgb < g.Gb; ++fgb) {
-      sum += DT[layer * 4 * dt_stride + c * dt_stride + ((fgb << g.log_go) | fgo) * half + il];
-    }
-    const LayerDesc& L = C.layers[layer];
-    const int kb = L.bit;
-    const int lpos = ((il >> kb) << (kb + 1)) | (il & ((1 << kb) - 1));  // insert a zero at bit kb
-    const int64_t p = sub_block_base(oi * g.Go + fgo, C.a, C.W) | (int64_t(lpos) << C.a);
-    const int64_t i = pair_index(p, C.a + kb);
-    ctx.atomic_add(P.dtw + s * P.tw_stack_stride + L.tw_offset + 4 * i + c, sum);
-  }
-}
-
-}  // namespace kfront_cuda
+}  // namespace cuda
+}  // namespace kfront

@@ -1,24 +1,17 @@
-// CUDA kernels and launchers of the butterfly op. The kernel bodies are in butterfly_device.cuh, the launch
-// sequence in butterfly_launch.h and the planning in butterfly_plan.h; this file only binds them to CUDA.
-//
-// Launch geometry (defaults; butterfly_plan.h has the details):
-// - forward: R = 8 elements (3 layers) per thread per phase, F = 2 frames per thread (1 for complex128),
-//   256 threads per block (512 for n = 4096), one launch for n <= 4096. Shared memory per block:
-//   G * F * m * (1 + 1/16) * 8 bytes for complex64 (G * m = 2048): 34 KB (n <= 2048), 70 KB (n = 4096).
-// - backward: R = 4 (2 layers) per phase, F = 2 or 1, 256 threads, a persistent grid (blocks = SMs x
-//   occupancy, spread over stacks and sub-block groups). Shared memory: (phases + 1) checkpoint buffers
-//   plus 2 * layers * 1024 twiddle-gradient accumulators: for complex64, n = 1024, nblocks = 1, F = 1 that
-//   is 6 * 8.5 KB + 160 KB = 212 KB, one block per SM; chunks shrink to fit the device's opt-in maximum.
+// CUDA kernels and launchers of the butterfly op. The kernel bodies are in butterfly_forward.cuh and
+// butterfly_backward.cuh, the launch sequence in butterfly_launch.h and the planning in butterfly_plan.h;
+// this file only binds them to CUDA: the __global__ kernels, the device limits and the launches.
 // Kernel parameters (the chunk's layer and phase tables, ~2.2 KB) are __grid_constant__, so the tables are
 // indexed in the constant bank without a per-thread copy.
 #include "butterfly_kernels.h"
 
+#include <algorithm>
 #include <climits>
 
-#include "butterfly_device.cuh"
 #include "butterfly_launch.h"
 
-namespace kfront_cuda {
+namespace kfront {
+namespace cuda {
 namespace {
 
 // Kernel parameters beyond 4 KB need CUDA 12.1 and Volta or newer; stay below.
@@ -26,14 +19,14 @@ static_assert(sizeof(ForwardParams<Complex<double>>) <= 4096 && sizeof(BackwardP
               "kernel parameters too large");
 
 template <class T, int R, int F>
-__global__ void __launch_bounds__(F >= 4 ? kMaxFwdThreadsF4 : kMaxFwdThreads, 1)
+__global__ void __launch_bounds__(forward_max_threads(F), 1)
     forward_kernel(const __grid_constant__ ForwardParams<T> p) {
   DeviceCtx ctx;
   forward_body<T, R, F>(p, ctx);
 }
 
 template <class T, int R, int F>
-__global__ void __launch_bounds__(kMaxBwdThreads, 1) backward_kernel(const __grid_constant__ BackwardParams<T> p) {
+__global__ void __launch_bounds__(kWideMaxThreads, 1) backward_kernel(const __grid_constant__ BackwardParams<T> p) {
   DeviceCtx ctx;
   backward_body<T, R, F>(p, ctx);
 }
@@ -41,15 +34,43 @@ __global__ void __launch_bounds__(kMaxBwdThreads, 1) backward_kernel(const __gri
 // Dynamic shared memory above 48 KB needs an explicit opt-in per kernel.
 template <class Kernel>
 cudaError_t allow_smem(Kernel kernel, int64_t smem) {
-  if (smem <= 48 * 1024) return cudaSuccess;
+  if (smem <= kSmemWithoutOptIn) return cudaSuccess;
   return cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
 }
 
+// The largest static shared memory of `kernel` and the bytes already in `*bytes`.
+template <class Kernel>
+cudaError_t add_static_smem(Kernel kernel, int64_t* bytes) {
+  cudaFuncAttributes attr;
+  const cudaError_t err = cudaFuncGetAttributes(&attr, kernel);
+  if (err == cudaSuccess) *bytes = std::max<int64_t>(*bytes, int64_t(attr.sharedSizeBytes));
+  return err;
+}
+
+// Static shared memory of every kernel instantiated for T: what the dynamic allocation cannot have of the
+// opt-in maximum (the plans are made before the frames per thread, and so the kernel, are chosen).
+template <class T>
+cudaError_t static_smem_bytes(int64_t* bytes) {
+  using Cfg = KernelConfig<T>;
+  *bytes = 0;
+  cudaError_t err = add_static_smem(forward_kernel<T, kFwdR, Cfg::kFwdF>, bytes);
+  if (err == cudaSuccess) err = add_static_smem(forward_kernel<T, kFwdR, Cfg::kFwdMaxF>, bytes);
+  if (err == cudaSuccess) err = add_static_smem(backward_kernel<T, kBwdR, 1>, bytes);
+  if constexpr (Cfg::kBwdMaxF >= 2) {
+    if (err == cudaSuccess) err = add_static_smem(backward_kernel<T, kBwdR, 2>, bytes);
+  }
+  if constexpr (Cfg::kBwdMaxF >= 4) {
+    if (err == cudaSuccess) err = add_static_smem(backward_kernel<T, kBwdR, 4>, bytes);
+  }
+  return err;
+}
+
+template <class T>
 struct CudaExec {
   using Status = cudaError_t;
   cudaStream_t stream = nullptr;
   int sms = 1;
-  int64_t optin = 48 * 1024;
+  int64_t limit = kSmemWithoutOptIn;
   Status init_error = cudaSuccess;
 
   explicit CudaExec(cudaStream_t s) : stream(s) {
@@ -60,7 +81,9 @@ struct CudaExec {
     if (init_error == cudaSuccess) {
       init_error = cudaDeviceGetAttribute(&value, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
     }
-    if (init_error == cudaSuccess) optin = value;
+    int64_t static_bytes = 0;
+    if (init_error == cudaSuccess) init_error = static_smem_bytes<T>(&static_bytes);
+    if (init_error == cudaSuccess) limit = int64_t(value) - static_bytes;
   }
 
   static Status ok() { return cudaSuccess; }
@@ -68,31 +91,36 @@ struct CudaExec {
   static Status misaligned() { return cudaErrorMisalignedAddress; }
   static bool failed(Status s) { return s != cudaSuccess; }
   int sm_count() const { return sms; }
-  int64_t smem_optin() const { return optin; }
+  int64_t smem_limit() const { return limit; }
   int64_t max_grid() const { return INT_MAX; }
   Status zero(void* ptr, int64_t bytes) { return bytes > 0 ? cudaMemsetAsync(ptr, 0, size_t(bytes), stream) : ok(); }
+  Status copy(void* dst, const void* src, int64_t bytes) {
+    return cudaMemcpyAsync(dst, src, size_t(bytes), cudaMemcpyDeviceToDevice, stream);
+  }
 
-  template <class T, int R, int F>
-  Status forward(int64_t grid, int threads, int64_t smem, const ForwardParams<T>& p) {
-    Status st = allow_smem(forward_kernel<T, R, F>, smem);
+  template <class U, int R, int F>
+  Status forward(int64_t grid, int threads, int64_t smem, const ForwardParams<U>& p) {
+    if (smem > limit || grid < 1 || grid > max_grid()) return invalid();
+    Status st = allow_smem(forward_kernel<U, R, F>, smem);
     if (st != cudaSuccess) return st;
-    forward_kernel<T, R, F><<<unsigned(grid), unsigned(threads), size_t(smem), stream>>>(p);
+    forward_kernel<U, R, F><<<unsigned(grid), unsigned(threads), size_t(smem), stream>>>(p);
     return cudaGetLastError();
   }
 
-  template <class T, int R, int F>
-  Status backward(int64_t grid, int threads, int64_t smem, const BackwardParams<T>& p) {
-    Status st = allow_smem(backward_kernel<T, R, F>, smem);
+  template <class U, int R, int F>
+  Status backward(int64_t grid, int threads, int64_t smem, const BackwardParams<U>& p) {
+    if (smem > limit || grid < 1 || grid > max_grid()) return invalid();
+    Status st = allow_smem(backward_kernel<U, R, F>, smem);
     if (st != cudaSuccess) return st;
-    backward_kernel<T, R, F><<<unsigned(grid), unsigned(threads), size_t(smem), stream>>>(p);
+    backward_kernel<U, R, F><<<unsigned(grid), unsigned(threads), size_t(smem), stream>>>(p);
     return cudaGetLastError();
   }
 
-  template <class T, int R, int F>
+  template <class U, int R, int F>
   int backward_blocks_per_sm(int threads, int64_t smem) {
     int blocks = 1;
-    if (allow_smem(backward_kernel<T, R, F>, smem) != cudaSuccess ||
-        cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, backward_kernel<T, R, F>, threads, size_t(smem)) !=
+    if (allow_smem(backward_kernel<U, R, F>, smem) != cudaSuccess ||
+        cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, backward_kernel<U, R, F>, threads, size_t(smem)) !=
             cudaSuccess) {
       return 1;
     }
@@ -103,7 +131,7 @@ struct CudaExec {
 template <class T>
 cudaError_t run_forward(const void* twiddle, const void* x, void* out, const Problem& pb, const Options& opt,
                         cudaStream_t stream) {
-  CudaExec ex(stream);
+  CudaExec<T> ex(stream);
   if (ex.init_error != cudaSuccess) return ex.init_error;
   return forward<T>(ex, pb, static_cast<const T*>(twiddle), static_cast<const T*>(x), static_cast<T*>(out), opt);
 }
@@ -112,7 +140,7 @@ template <class T>
 cudaError_t run_backward(const void* grad, const void* twiddle, const void* x, void* d_twiddle, void* d_x,
                          void* workspace, int64_t workspace_bytes, const Problem& pb, const Options& opt,
                          cudaStream_t stream) {
-  CudaExec ex(stream);
+  CudaExec<T> ex(stream);
   if (ex.init_error != cudaSuccess) return ex.init_error;
   return backward<T>(ex, pb, static_cast<const T*>(grad), static_cast<const T*>(twiddle),
                      static_cast<const T*>(x), static_cast<T*>(d_twiddle), static_cast<T*>(d_x),
@@ -120,13 +148,15 @@ cudaError_t run_backward(const void* grad, const void* twiddle, const void* x, v
 }
 
 template <class T>
-cudaError_t workspace_bytes(const Problem& pb, const Options& opt, int64_t* bytes) {
-  CudaExec ex(nullptr);
+cudaError_t workspace_bytes(const Problem& pb, bool input_grad, const Options& opt, int64_t* bytes) {
+  CudaExec<T> ex(nullptr);
   if (ex.init_error != cudaSuccess) return ex.init_error;
   if (!valid_problem(pb)) return cudaErrorInvalidValue;
-  const BackwardPlan plan = backward_plan<T>(pb, opt, ex.smem_optin());
+  *bytes = 0;
+  if (pb.nblocks == 0) return cudaSuccess;
+  const BackwardPlan plan = backward_plan<T>(pb, opt, ex.smem_limit());
   if (plan.chunks.empty()) return cudaErrorInvalidValue;
-  *bytes = backward_workspace_elems<T>(plan, pb) * int64_t(sizeof(T));
+  *bytes = backward_workspace_elems<T>(plan, pb, input_grad) * int64_t(sizeof(T));
   return cudaSuccess;
 }
 
@@ -143,31 +173,24 @@ cudaError_t dispatch(Dtype dtype, Fn fn) {
 
 }  // namespace
 
-cudaError_t butterfly_forward(Dtype dtype, const void* twiddle, const void* x, void* out, int64_t batch,
-                              int64_t nstacks, int log_n, int nblocks, bool increasing_stride, const Options& opt,
-                              cudaStream_t stream) {
-  const Problem pb{batch, nstacks, log_n, nblocks, increasing_stride};
-  return dispatch(dtype, [&](auto tag) {
-    return run_forward<decltype(tag)>(twiddle, x, out, pb, opt, stream);
-  });
+cudaError_t butterfly_forward(Dtype dtype, const void* twiddle, const void* x, void* out, const Problem& pb,
+                              const Options& opt, cudaStream_t stream) {
+  return dispatch(dtype, [&](auto tag) { return run_forward<decltype(tag)>(twiddle, x, out, pb, opt, stream); });
 }
 
-cudaError_t butterfly_backward_workspace_bytes(Dtype dtype, int64_t batch, int64_t nstacks, int log_n,
-                                               int nblocks, bool increasing_stride, const Options& opt,
+cudaError_t butterfly_backward_workspace_bytes(Dtype dtype, const Problem& pb, bool input_grad, const Options& opt,
                                                int64_t* bytes) {
-  const Problem pb{batch, nstacks, log_n, nblocks, increasing_stride};
-  return dispatch(dtype, [&](auto tag) { return workspace_bytes<decltype(tag)>(pb, opt, bytes); });
+  return dispatch(dtype, [&](auto tag) { return workspace_bytes<decltype(tag)>(pb, input_grad, opt, bytes); });
 }
 
 cudaError_t butterfly_backward(Dtype dtype, const void* grad, const void* twiddle, const void* x, void* d_twiddle,
-                               void* d_x, void* workspace, int64_t workspace_bytes, int64_t batch, int64_t nstacks,
-                               int log_n, int nblocks, bool increasing_stride, const Options& opt,
-                               cudaStream_t stream) {
-  const Problem pb{batch, nstacks, log_n, nblocks, increasing_stride};
+                               void* d_x, void* workspace, int64_t workspace_bytes, const Problem& pb,
+                               const Options& opt, cudaStream_t stream) {
   return dispatch(dtype, [&](auto tag) {
     return run_backward<decltype(tag)>(grad, twiddle, x, d_twiddle, d_x, workspace, workspace_bytes, pb, opt,
                                        stream);
   });
 }
 
-}  // namespace kfront_cuda
+}  // namespace cuda
+}  // namespace kfront

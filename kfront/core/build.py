@@ -5,7 +5,8 @@ per-environment cache directory whose name hashes everything the binary depends 
 compiler flags, CPU), so a cached build is reused only where it is valid. A file lock serialises concurrent
 builders (pytest workers, torchrun processes); the others wait and then load the finished library.
 
-Run ``python -m kfront.core.build`` to build eagerly and print which backend is active.
+``python -m kfront.core`` builds eagerly and prints which backend is active (:mod:`kfront.core.__main__`); this
+module only builds and loads, and knows nothing of backend selection (:mod:`kfront.core._backend` calls it).
 
 Environment:
     KFRONT_BUILD_DIR  cache root (default: ``<sys.prefix>/var/cache/kfront`` if writable, else
@@ -13,14 +14,12 @@ Environment:
     KFRONT_CSRC       C++/CUDA source directory (default: ``csrc`` next to the ``kfront`` package, else the
                       copy installed with a wheel in ``kfront/_csrc``)
 """
-import argparse
 import contextlib
 import glob
 import hashlib
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -159,26 +158,7 @@ def load_cuda(verbose: bool = False) -> str:
                  extra_cflags=["-O3"], extra_cuda_cflags=cuda_flags())
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Build the compiled kfront butterfly op and print the backend.")
-    parser.add_argument("--verbose", action="store_true", help="show the compiler's output")
-    parser.add_argument("--strict", action="store_true", help="exit with status 1 if the compiled op is unavailable")
-    args = parser.parse_args(argv)
+if __name__ == "__main__":  # the former build command; ``python -m kfront.core`` is the one to use
+    import runpy
 
-    from . import _backend
-
-    start = time.perf_counter()
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    ok = True
-    for device in devices:
-        _backend.ensure_loaded(device, verbose=args.verbose)
-        name = _backend.backend(device)
-        reason = _backend.backend_reason(device)
-        print(f"kfront butterfly backend ({device}): {name}" + (f" ({reason})" if reason else ""))
-        ok = ok and name == "compiled"
-    print(f"build directory: {build_dir('cpu').parent} ({time.perf_counter() - start:.1f} s)")
-    return 0 if ok or not args.strict else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    runpy.run_module("kfront.core", run_name="__main__", alter_sys=True)

@@ -1,4 +1,9 @@
-"""Command line of the built-in corpus generator (``recipes/timit/local/make_mini_timit.py``)."""
+"""Command line of the built-in corpus generator (``python -m kfront.corpus``, ``recipes/timit/local/make_mini_timit.py``).
+
+    python -m kfront.corpus data/mini_timit                       # the standard corpus
+    python -m kfront.corpus --condition hard data/mini_timit_hard  # rooms, babble, telephone, speed, more voices
+    python -m kfront.corpus --condition hard --train-voices 4 data/mini_timit_hard4
+"""
 
 import argparse
 import dataclasses
@@ -7,6 +12,8 @@ import time
 from typing import List, Optional
 
 from .generate import MANIFEST_NAME, generate_corpus
+from .hard import CONDITIONS
+from .hard import summary as hard_summary
 from .plan import CorpusConfig
 
 __all__ = ["build_parser", "main"]
@@ -50,6 +57,14 @@ def build_parser(prog: Optional[str] = None) -> argparse.ArgumentParser:
                       help=f"SI utterances per speaker (sentences read once) [default: {_DEFAULT.si_per_speaker}]")
     size.add_argument("--sx-readers", type=int, default=None, metavar="N",
                       help=f"speakers reading each SX sentence [default: {_DEFAULT.sx_readers}]")
+    sound = parser.add_argument_group("sound (neither changes the layout or the size)")
+    sound.add_argument("--condition", choices=CONDITIONS, default=_DEFAULT.condition,
+                       help="standard: close microphones, mild noise, 12 espeak-ng voice variants; hard: "
+                            f"{hard_summary().replace('%', '%%')} [default: {_DEFAULT.condition}]")
+    sound.add_argument("--train-voices", "--train_voices", type=int, default=None, metavar="N",
+                       help="TRAIN's speakers share N voices (voice, pitch, pitch range; each keeps its own rate "
+                            "and channel) that no TEST speaker uses, like a small real corpus with few speakers "
+                            "[default: every speaker's voice its own]")
     parser.add_argument("--seed", type=int, default=_DEFAULT.seed,
                         help="seed of speakers, sentences and noise; every speaker also reads the two fixed SA "
                              f"sentences, which TIMIT recipes drop [default: {_DEFAULT.seed}]")
@@ -65,7 +80,8 @@ def config_from_args(args: argparse.Namespace) -> CorpusConfig:
     """The :class:`CorpusConfig` the parsed flags ask for."""
     base = _TINY if args.tiny else _DEFAULT
     given = {name: getattr(args, name) for name in _SIZES if getattr(args, name) is not None}
-    return dataclasses.replace(base, seed=args.seed, sphere=args.sphere, **given)
+    return dataclasses.replace(base, seed=args.seed, sphere=args.sphere, condition=args.condition,
+                               train_voices=args.train_voices, **given)
 
 
 def main(argv: Optional[List[str]] = None, prog: Optional[str] = None) -> int:

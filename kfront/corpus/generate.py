@@ -4,6 +4,11 @@ Each utterance is synthesised, resampled to 16 kHz, passed through its speaker's
 ``<root>/<SPLIT>/DR<n>/<SPEAKER>/<ID>.{WAV,PHN,WRD,TXT}``. espeak-ng carries state from one synthesis to the next,
 so each utterance is made in a fresh child process forked from a clean server process: the bytes of an utterance
 then depend on the seed and the settings only, not on which worker made it or in which order.
+
+In the hard condition (:mod:`kfront.corpus.hard`) the resampling also changes the utterance's speed, its babble is
+synthesised in the same child after it, the speech and babble are put into the speaker's room before the channel,
+and telephone speakers' audio goes through the telephone line after it. The rooms are simulated once per speaker,
+in the same worker pool, before the utterances.
 """
 
 import json
@@ -18,14 +23,15 @@ import numpy as np
 from . import _espeak
 from .align import phone_segments, rescale, word_segments
 from .channel import apply_channel, resample_to
+from .hard import room_and_babble, source_rate
 from .phones import language_of
-from .plan import CorpusConfig, CorpusPlan, Utterance, plan_corpus
+from .plan import SAMPLE_RATE, CorpusConfig, CorpusPlan, Utterance, plan_corpus
+from .rooms import Room, RoomResponse, room_responses
+from .telephone import telephone_line
 from .writers import atomic_write, write_audio, write_segments, write_transcript
 
 __all__ = ["SAMPLE_RATE", "MANIFEST_NAME", "CorpusSummary", "generate_corpus", "render_utterance"]
 
-#: Output sample rate (TIMIT's).
-SAMPLE_RATE = 16000
 #: Stamp file at the corpus root: the settings it was made with, and whether it is complete.
 MANIFEST_NAME = "kfront_corpus.json"
 #: Version of the generator's output; bump it whenever the same settings would give different files.
@@ -55,7 +61,8 @@ class CorpusSummary:
         return sum(self.seconds.values()) / 3600.0
 
 
-def render_utterance(root: Union[str, os.PathLike], utt: Utterance, sphere: bool = False) -> int:
+def render_utterance(root: Union[str, os.PathLike], utt: Utterance, sphere: bool = False,
+                     room: Optional[RoomResponse] = None) -> int:
     """Synthesise one utterance and write its four files.
 
     Call it in a process that has not synthesised anything before if the bytes must not depend on history.
@@ -64,6 +71,8 @@ def render_utterance(root: Union[str, os.PathLike], utt: Utterance, sphere: bool
         root (str or os.PathLike): corpus root.
         utt (Utterance): what to say, who says it and the seed.
         sphere (bool, optional): NIST SPHERE audio instead of RIFF. (Default: ``False``)
+        room (RoomResponse or None, optional): the speaker's simulated room, if it has one and it was simulated
+            already. (Default: ``None``: simulated here when the speaker has a room)
 
     Returns:
         int: length of the audio in samples at :data:`SAMPLE_RATE`.
@@ -74,15 +83,24 @@ def render_utterance(root: Union[str, os.PathLike], utt: Utterance, sphere: bool
     rng = np.random.default_rng(utt.seed)
     lead, trail = (int(rng.uniform(*_PAD_SECONDS) * syn.sample_rate) for _ in range(2))
     audio = np.concatenate([np.zeros(lead), syn.audio.astype(np.float64), np.zeros(trail)])
-    audio = resample_to(audio, syn.sample_rate, SAMPLE_RATE)
+    # The rate the synthesiser's samples are read at: their own, or another one that changes the speed.
+    rate = syn.sample_rate if utt.perturbation is None else source_rate(syn.sample_rate, utt.perturbation.speed)
+    audio = resample_to(audio, rate, SAMPLE_RATE)
     n = audio.shape[0]
 
     def move(sample: int) -> int:  # synthesiser sample -> output sample, the same way for every boundary
-        return min(rescale(sample + lead, syn.sample_rate, SAMPLE_RATE), n)
+        return min(rescale(sample + lead, rate, SAMPLE_RATE), n)
 
     phonemes = [(move(s), m, p) for s, m, p in syn.phonemes]
     speech = slice(move(0), move(syn.audio.shape[0]))
+    if utt.perturbation is not None:
+        if room is None and spk.room is not None:
+            room = room_responses(spk.room, SAMPLE_RATE)
+        audio = room_and_babble(audio, SAMPLE_RATE, utt.perturbation, room, speech,
+                                np.random.default_rng([utt.seed, 2]))
     samples = apply_channel(audio, SAMPLE_RATE, spk.channel, rng, speech=speech)
+    if spk.telephone:
+        samples = telephone_line(samples, SAMPLE_RATE)
 
     stem = Path(root) / utt.stem
     stem.parent.mkdir(parents=True, exist_ok=True)
@@ -95,8 +113,12 @@ def render_utterance(root: Union[str, os.PathLike], utt: Utterance, sphere: bool
 
 
 def _render_task(args):
-    root, utt, sphere = args
-    return utt, render_utterance(root, utt, sphere)
+    root, utt, sphere, room = args
+    return utt, render_utterance(root, utt, sphere, room)
+
+
+def _room_task(room: Room) -> RoomResponse:
+    return room_responses(room, SAMPLE_RATE)
 
 
 def _pool(jobs: int):
@@ -119,7 +141,7 @@ def _expected_files(plan: CorpusPlan):
 
 
 def _settings(config: CorpusConfig) -> dict:
-    return {"format_version": FORMAT_VERSION, **config.as_dict()}
+    return {"format_version": FORMAT_VERSION, **config.settings()}
 
 
 def _check_root(root: Path, settings: dict, plan: CorpusPlan) -> Optional[dict]:
@@ -151,6 +173,17 @@ def _summarise(plan: CorpusPlan, lengths: Dict[str, int]):
         counts[part] += 1
         seconds[part] += lengths[utt.stem] / SAMPLE_RATE
     return counts, {k: round(v, 3) for k, v in seconds.items()}
+
+
+def _simulate_rooms(pool, utterances, progress: bool) -> Dict[str, RoomResponse]:
+    """Speaker id -> its room's responses, for the speakers of ``utterances`` that have a room."""
+    from tqdm import tqdm
+
+    rooms = {u.speaker.id: u.speaker.room for u in utterances if u.speaker.room is not None}
+    ids = sorted(rooms)
+    responses = pool.imap(_room_task, [rooms[i] for i in ids], chunksize=1)
+    return dict(zip(ids, tqdm(responses, total=len(ids), unit="room", disable=not progress or not ids,
+                              desc="simulating rooms")))
 
 
 def generate_corpus(root: Union[str, os.PathLike], config: Optional[CorpusConfig] = None, jobs: Optional[int] = None,
@@ -186,22 +219,25 @@ def generate_corpus(root: Union[str, os.PathLike], config: Optional[CorpusConfig
     from tqdm import tqdm
 
     lengths: Dict[str, int] = {}
-    tasks = []
+    todo = []
     for utt in plan.utterances:
         # Files are written whole or not at all, and the same settings give the same bytes: an utterance that an
         # interrupted run of these settings finished is kept.
         if all((root / (utt.stem + ext)).is_file() for ext in (".WAV", ".PHN", ".WRD", ".TXT")):
             lengths[utt.stem] = int((root / (utt.stem + ".TXT")).read_text().split(" ", 2)[1])
         else:
-            tasks.append((str(root), utt, config.sphere))
+            todo.append(utt)
     for stale in root.rglob(".*.tmp*"):  # temporary files of a run that was killed
         stale.unlink()
-    if tasks:
-        with _pool(min(jobs, len(tasks))) as pool, tqdm(total=len(plan.utterances), initial=len(lengths),
-                                                        unit="utt", disable=not progress, desc="synthesising") as bar:
-            for utt, n in pool.imap_unordered(_render_task, tasks, chunksize=1):
-                lengths[utt.stem] = n
-                bar.update(1)
+    if todo:
+        with _pool(min(jobs, len(todo))) as pool:
+            rooms = _simulate_rooms(pool, todo, progress)
+            tasks = [(str(root), utt, config.sphere, rooms.get(utt.speaker.id)) for utt in todo]
+            with tqdm(total=len(plan.utterances), initial=len(lengths), unit="utt", disable=not progress,
+                      desc="synthesising") as bar:
+                for utt, n in pool.imap_unordered(_render_task, tasks, chunksize=1):
+                    lengths[utt.stem] = n
+                    bar.update(1)
     atomic_write(root / "dev_speakers.txt", "".join(f"{s}\n" for s in plan.dev_speakers).encode())
     atomic_write(root / "core_test_speakers.txt", "".join(f"{s}\n" for s in plan.core_test_speakers).encode())
     counts, seconds = _summarise(plan, lengths)

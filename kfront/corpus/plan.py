@@ -5,23 +5,33 @@ Like TIMIT: every speaker reads the two ``SA`` sentences; each ``SX`` sentence i
 same split; each ``SI`` sentence by one speaker only; no ``SX`` or ``SI`` sentence is read in both TRAIN and TEST.
 TEST holds the dev speakers and the core-test speakers, named in ``dev_speakers.txt`` and
 ``core_test_speakers.txt`` so that the standard TIMIT data preparation finds them.
+
+Two settings change what the corpus sounds like, not its layout: ``condition="hard"`` (far-field rooms, babble,
+telephone lines, speed changes and many more voices, see :mod:`kfront.corpus.hard`) and ``train_voices=N``
+(TRAIN's speakers share N voices that no TEST speaker has, the over-fitting regime of a small real corpus). Left at
+their defaults, they change nothing: the plan, and every file, is the one this module made before they existed.
 """
 
+import dataclasses
 import math
 import random
 import zlib
 from dataclasses import asdict, dataclass
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .speakers import Speaker, make_speakers
+from .hard import (BABBLE_SENTENCES, BABBLE_VOICES, CONDITIONS, HARD_VOICES, Perturbation, babble_voices,
+                   draw_perturbation, harden_speakers)
+from .speakers import STANDARD_VOICES, VOICE_LANGUAGES, Speaker, draw_voices, make_speakers
 from .text import dialect_sentences, load_grammar
 
-__all__ = ["CorpusConfig", "Utterance", "CorpusPlan", "plan_corpus"]
+__all__ = ["SAMPLE_RATE", "CorpusConfig", "Utterance", "CorpusPlan", "plan_corpus"]
 
 _FIRST_SX_NUMBER = 3  # TIMIT numbers SA1-2, then SX from 3 on, then SI
 _FIRST_SI_NUMBER = 453
+#: Output sample rate (TIMIT's); the hard condition's rooms are laid out on its sample grid.
+SAMPLE_RATE = 16000
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,11 @@ class CorpusConfig:
         seed (int, optional): seed of everything random: speakers, sentences, noise. (Default: ``0``)
         sphere (bool, optional): write ``.WAV`` files as NIST SPHERE, like the LDC original, instead of RIFF.
             (Default: ``False``)
+        condition (str, optional): ``"standard"`` or ``"hard"`` (see :mod:`kfront.corpus.hard`).
+            (Default: ``"standard"``)
+        train_voices (int or None, optional): TRAIN's speakers share this many voices (espeak-ng voice, pitch and
+            pitch range; each speaker keeps its own rate and channel), and no TEST speaker uses their voice names.
+            (Default: ``None``, every speaker's voice drawn on its own)
     """
 
     train_speakers: int = 40
@@ -48,6 +63,8 @@ class CorpusConfig:
     sx_readers: int = 7
     seed: int = 0
     sphere: bool = False
+    condition: str = CONDITIONS[0]
+    train_voices: Optional[int] = None
 
     def __post_init__(self):
         for name in ("train_speakers", "dev_speakers", "core_test_speakers"):
@@ -63,6 +80,18 @@ class CorpusConfig:
             raise ValueError(f"sx_readers must be >= 1, got {self.sx_readers}")
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
+        if self.condition not in CONDITIONS:
+            raise ValueError(f"condition must be one of {CONDITIONS}, got {self.condition!r}")
+        if self.train_voices is not None:
+            names = len(self.voice_space.variants) * len(VOICE_LANGUAGES)
+            if not 1 <= self.train_voices <= min(self.train_speakers, names - 1):
+                raise ValueError(f"train_voices must be in [1, {min(self.train_speakers, names - 1)}] (at most the "
+                                 f"TRAIN speakers, and leaving TEST voices of its own), got {self.train_voices}")
+
+    @property
+    def voice_space(self):
+        """The :class:`~kfront.corpus.speakers.VoiceSpace` of the condition."""
+        return HARD_VOICES if self.condition == "hard" else STANDARD_VOICES
 
     @classmethod
     def tiny(cls, seed: int = 0, sphere: bool = False) -> "CorpusConfig":
@@ -72,6 +101,15 @@ class CorpusConfig:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def settings(self) -> dict:
+        """:meth:`as_dict` without the settings added since the first format that are at their defaults, so that
+        a standard corpus's stamp file reads as it always has."""
+        out = self.as_dict()
+        for name in ("condition", "train_voices"):
+            if out[name] == getattr(CorpusConfig, name):
+                del out[name]
+        return out
 
 
 @dataclass(frozen=True)
@@ -84,6 +122,7 @@ class Utterance:
         utterance_id (str): ``"SA1"``, ``"SX12"``, ``"SI503"``, ...
         text (str): the sentence.
         seed (int): 32-bit seed of everything random in this utterance (breath noise, padding, channel noise).
+        perturbation (Perturbation or None): its speed and babble in the hard condition, else ``None``.
     """
 
     split: str
@@ -91,6 +130,7 @@ class Utterance:
     utterance_id: str
     text: str
     seed: int
+    perturbation: Optional[Perturbation] = None
 
     @property
     def stem(self) -> str:
@@ -135,9 +175,15 @@ def plan_corpus(config: CorpusConfig) -> CorpusPlan:
     text_rng = random.Random(config.seed)
     grammar = load_grammar()
     taken_ids, taken_voices = set(), set()
-    train = make_speakers(config.train_speakers, rng, taken_ids, taken_voices)
-    dev = make_speakers(config.dev_speakers, rng, taken_ids, taken_voices)
-    core = make_speakers(config.core_test_speakers, rng, taken_ids, taken_voices)
+    space = config.voice_space
+    shared = draw_voices(config.train_voices, rng, space) if config.train_voices else None
+    avoid = frozenset(v.voice for v in shared) if shared else frozenset()
+    train = make_speakers(config.train_speakers, rng, taken_ids, taken_voices, space, voices=shared)
+    dev = make_speakers(config.dev_speakers, rng, taken_ids, taken_voices, space, avoid=avoid)
+    core = make_speakers(config.core_test_speakers, rng, taken_ids, taken_voices, space, avoid=avoid)
+    hard_rng = np.random.default_rng([config.seed, 1])  # its own stream: the standard draws stay as they were
+    if config.condition == "hard":
+        train, dev, core = (harden_speakers(spk, hard_rng, SAMPLE_RATE) for spk in (train, dev, core))
     splits = {"TRAIN": train, "TEST": dev + core}
 
     used = set(dialect_sentences())
@@ -168,4 +214,15 @@ def plan_corpus(config: CorpusConfig) -> CorpusPlan:
                 stem = f"{split}/{speaker.dialect_region}/{speaker.id}/{utterance_id}"
                 utterances.append(Utterance(split, speaker, utterance_id, text,
                                             _utterance_seed(config.seed, stem)))
+    if config.condition == "hard":
+        utterances = _perturb(utterances, hard_rng, taken_voices, grammar.sentences(
+            BABBLE_SENTENCES, random.Random(f"babble:{config.seed}"), exclude=used))
     return CorpusPlan(utterances, splits, [s.id.lower() for s in dev], [s.id.lower() for s in core])
+
+
+def _perturb(utterances: List[Utterance], rng: np.random.Generator, taken_voices: set,
+             sentences: List[str]) -> List[Utterance]:
+    # Babble voices are no speaker's, and babble sentences no utterance's.
+    voices = babble_voices(BABBLE_VOICES, rng, taken_voices)
+    return [dataclasses.replace(u, perturbation=draw_perturbation(np.random.default_rng([u.seed, 1]), u.speaker,
+                                                                  voices, sentences)) for u in utterances]

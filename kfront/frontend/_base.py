@@ -137,12 +137,13 @@ class FrontendBase(nn.Module):
         return t * self.frame_window().to(t.dtype)
 
     # --- the pipeline -----------------------------------------------------------------------------------------
-    def pad(self, x: torch.Tensor) -> torch.Tensor:
-        """The signal the frames are cut from: ``(..., time) -> (..., time')`` (centring or Kaldi's mirroring)."""
+    def pad(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """The signal the frames are cut from: ``(..., time) -> (..., time')`` (centring or Kaldi's mirroring,
+        which mirrors each item of a padded batch at its own end, ``lengths``)."""
         cfg = self.config
         if cfg.framing == "stft":
             return F.center_pad(x, cfg.n_fft, cfg.pad_mode) if cfg.center else x
-        return x if cfg.snip_edges else F.kaldi_mirror_pad(x, cfg.win_length, cfg.hop_length)
+        return x if cfg.snip_edges else F.kaldi_mirror_pad(x, cfg.win_length, cfg.hop_length, lengths)
 
     def num_frames(self, n_samples):
         """Frames produced for ``n_samples`` samples (an int or an integer tensor such as ``lengths``)."""
@@ -237,7 +238,8 @@ class FrontendBase(nn.Module):
         Returns:
             Tensor: ``(..., n_features, frames)``; with ``lengths``, the tuple ``(features, frame_lengths)``
             where ``frame_lengths`` ``(batch,)`` counts the frames of each item (frames past it see padding).
-            Utterance-level stages (a dynamic-range floor, deltas) see the whole padded item, as the toolkits do.
+            Utterance-level stages (a dynamic-range floor, deltas) see the whole padded item, as the toolkits do;
+            Kaldi's mirrored edges (``snip_edges=False``) mirror each item at its own end, as Kaldi does per file.
 
         Under ``torch.autocast`` the whole front-end runs in its own dtype (float32 by default): the power
         spectrum overflows float16 and its log loses most of bfloat16's digits, and the front-end is a small
@@ -245,7 +247,7 @@ class FrontendBase(nn.Module):
         """
         self.check_input(waveform, lengths, sample_rate)
         with torch.autocast(device_type=waveform.device.type, enabled=False):
-            feats = self.features_from_padded(self.pad(waveform.to(self.dtype)))  # (..., n_features, frames)
+            feats = self.features_from_padded(self.pad(waveform.to(self.dtype), lengths))  # (..., n_features, frames)
         if lengths is None:
             return feats
         return feats, self.num_frames(lengths.long())

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ..core import butterfly_multiply
-from ..core.multiply import butterfly_multiply_power, head_power, separate
+from ..core import butterfly_multiply_power, head_power, separate
 
 
 def separation_init(n_fft: int, dtype: torch.dtype = torch.complex128, device=None) -> torch.Tensor:
@@ -69,15 +69,18 @@ def kmatrix_spectrum(frames: torch.Tensor, window: torch.Tensor, twiddle: torch.
     """
     length = frames.shape[-1]
     nstacks, size = twiddle.shape[0], 2 * twiddle.shape[3]
-    if perm is None:
-        perm = torch.arange(size, device=frames.device)
     if separation is None:
         # Fold the zero padding and the permutation into one gather, and the window into the first layer's
         # twiddles: K-matrix input j is frame sample perm[j] times its window value, or zero when perm[j] is past
         # the frame. The op takes the real frames as they are (no copy to complex, no pass for the window).
-        w = nn.functional.pad(window, (0, size - length))[perm]  # (size,)
+        w = nn.functional.pad(window, (0, size - length))  # (size,)
+        if perm is None:  # no permutation (the length-N DFT): a plain zero-padding copy, cheaper than a gather
+            x = nn.functional.pad(frames, (0, size - length))  # (..., size), real
+        else:
+            w = w[perm]
+            x = _gather(frames, perm.clamp(max=length - 1))  # (..., size), real
         twiddle = _scale_first_layer(twiddle, w.to(twiddle.real.dtype), increasing_stride)
-        x = _gather(frames, perm.clamp(max=length - 1)).to(twiddle.real.dtype)  # (..., size), real
+        x = x.to(twiddle.real.dtype)
     else:
         n_fft = 2 * (n_freqs - 1)
         half = n_fft // 2
@@ -85,9 +88,12 @@ def kmatrix_spectrum(frames: torch.Tensor, window: torch.Tensor, twiddle: torch.
         if length < n_fft:
             windowed = nn.functional.pad(windowed, (0, n_fft - length))  # (..., n_fft)
         z = torch.view_as_complex(windowed.unflatten(-1, (half, 2)))  # (..., half): x_2k + i x_2k+1
-        x = _gather(z, perm.clamp(max=half - 1))  # (..., size)
-        if size > half:  # an expanded K-matrix: zero padding
-            x = x * (perm < half).to(window.dtype)
+        if perm is None:
+            x = nn.functional.pad(z, (0, size - half))  # (..., size)
+        else:
+            x = _gather(z, perm.clamp(max=half - 1))  # (..., size)
+            if size > half:  # an expanded K-matrix: zero padding
+                x = x * (perm < half).to(window.dtype)
     x = x.unsqueeze(-2).expand(*x.shape[:-1], nstacks, size)  # (..., nstacks, size)
     if power and multiply is butterfly_multiply:  # the bins themselves are never needed: one fused op
         if separation is None:

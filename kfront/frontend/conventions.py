@@ -12,9 +12,16 @@ convention=NAME)`` is its fixed twin. Overrides use kfront's (torchaudio's) argu
                      40 mels, ``log(mel + 1e-6)``, 13 cepstra for ``output="mfcc"``.
 ``"kaldi-fbank"``    Kaldi ``compute-fbank-feats`` (``torchaudio.compliance.kaldi.fbank``, kaldi-native-fbank,
                      kaldifeat; k2 / icefall / lhotse / sherpa): snip-edges framing, DC removal, pre-emphasis
-                     0.97, Povey window, 400 samples padded to 512, 23 Kaldi mel bins from 20 Hz, ``log`` with
-                     Kaldi's floor, dither off. Samples in int16 range, as Kaldi reads them.
-``"kaldi-mfcc"``     Kaldi ``compute-mfcc-feats``: the above with 13 cepstra, lifter 22, log energy as c0.
+                     0.97, Povey window, 400 samples padded to 512, 23 Kaldi mel bins from 20 Hz to Nyquist
+                     (``f_max <= 0`` is an offset from Nyquist, as Kaldi's ``high_freq``), ``log`` with Kaldi's
+                     floor (``FLT_EPSILON``), no energy (``energy="prepend"`` adds it; ``energy_floor`` 0 as
+                     Kaldi, not torchaudio's 1.0), dither off. ``sample_format="int16"``: the samples are taken
+                     in int16 range, as Kaldi (and WeNet, ``waveform * (1 << 15)``) reads them;
+                     icefall / lhotse / kaldifeat compute the same formulas on float audio in [-1, 1]
+                     (``sample_format="float"``; their setting: ``n_mels=80, snip_edges=False, f_max=-400``).
+                     :mod:`kfront.integrations.kaldi` takes Kaldi's option names and checks the scale.
+``"kaldi-mfcc"``     Kaldi ``compute-mfcc-feats``: the above with 13 cepstra, lifter 22, log energy as c0
+                     (``energy=None`` keeps the cepstral c0, as ``use_energy=false``).
 ``"whisper"``        OpenAI Whisper's log-mel (``transformers.WhisperFeatureExtractor``): 400-point Hann STFT,
                      hop 160, reflect centring, last frame dropped, 80 Slaney mels (``n_mels=128`` for
                      large-v3), ``log10`` clamped at 1e-10, floor at max - 8, ``(x + 4) / 4``.
@@ -47,6 +54,15 @@ _KALDI = dict(
     filter_shape="mel", freq_grid="rfftfreq", log_floor=FLT_EPSILON, log_offset=0.0, sample_format="int16",
 )
 
+# SpeechBrain's Fbank / Filterbank defaults: 25 ms / 10 ms Hamming frames in a 400-point transform, zero-padded
+# centring, 40 triangles centred on HTK mel points, 10 log10(max(x, amin=1e-10)) (ref_value 1) and top_db 80.
+_SPEECHBRAIN = dict(
+    sample_rate=16000, n_fft=400, win_length=lambda v: speechbrain_samples(25, v["sample_rate"]),
+    hop_length=lambda v: speechbrain_samples(10, v["sample_rate"]), window="hamming", periodic=True,
+    pad_mode="constant", n_mels=40, f_max=lambda v: float(v["sample_rate"] // 2), filter_shape="symmetric",
+    log_scale="db", log_floor=1e-10, log_offset=0.0, dynamic_range=80.0,
+)
+
 #: convention name -> (its defaults, the outputs it defines, the sample rates it supports or None for any)
 CONVENTIONS = {
     "torchaudio": (dict(sample_rate=16000, n_fft=512, win_length=400, hop_length=160, window="hamming", n_mels=40,
@@ -57,20 +73,16 @@ CONVENTIONS = {
                      n_mels=80, f_max=8000.0, mel_scale="slaney", mel_norm="slaney", log_scale="log10",
                      log_floor=1e-10, log_offset=0.0, dynamic_range=8.0, feature_shift=4.0, feature_scale=0.25),
                 ("fbank",), (16000,)),
-    # SpeechBrain sizes windows in time (25 ms, 10 ms: rounded), its n_fft in samples.
-    "speechbrain-fbank": (dict(sample_rate=16000, n_fft=400, win_length=_ms(25, round), hop_length=_ms(10, round),
-                               window="hamming",
-                               pad_mode="constant", n_mels=40, filter_shape="symmetric", log_scale="db",
-                               log_floor=1e-10, log_offset=0.0, dynamic_range=80.0),
-                          ("fbank",), None),
-    "speechbrain-mfcc": (dict(sample_rate=16000, n_fft=400, win_length=_ms(25, round), hop_length=_ms(10, round),
-                              window="hamming",
-                              pad_mode="constant", n_mels=23, filter_shape="symmetric", log_scale="db",
-                              log_floor=1e-10, log_offset=0.0, dynamic_range=80.0, output="mfcc", n_mfcc=20,
-                              deltas=2, delta_window=5, context=(5, 5)),
+    # SpeechBrain sizes its window and hop in milliseconds (rounded to samples at the rate), its n_fft in samples,
+    # and puts f_max at sample_rate // 2 (an int, also for odd rates).
+    "speechbrain-fbank": (dict(_SPEECHBRAIN), ("fbank",), None),
+    "speechbrain-mfcc": (dict(_SPEECHBRAIN, n_mels=23, output="mfcc", n_mfcc=20, deltas=2, delta_window=5,
+                              context=(5, 5)),
                          ("mfcc",), None),
-    "espnet": (dict(sample_rate=16000, n_fft=512, win_length=512, hop_length=128, window="hann", n_mels=80,
-                    mel_scale="slaney", mel_norm="slaney", freq_grid="rfftfreq", log_floor=1e-10, log_offset=0.0),
+    # ESPnet's win_length=None is n_fft; its fmax=None is fs / 2.
+    "espnet": (dict(sample_rate=16000, n_fft=512, win_length=lambda v: v["n_fft"], hop_length=128, window="hann",
+                    n_mels=80, mel_scale="slaney", mel_norm="slaney", freq_grid="rfftfreq", log_floor=1e-10,
+                    log_offset=0.0),
                ("fbank",), None),
 }
 
@@ -138,3 +150,9 @@ def _resolve_f_max(f_max, sample_rate, kaldi: bool) -> float:
         return nyquist
     f_max = float(f_max)
     return nyquist + f_max if kaldi and f_max <= 0 else f_max
+
+
+def speechbrain_samples(milliseconds: float, sample_rate: int) -> int:
+    """A SpeechBrain window or hop given in milliseconds, in samples: ``int(round(sample_rate / 1000 * ms))``, the
+    arithmetic of ``speechbrain.processing.features.STFT`` (25 ms at 16 kHz is 400, at 8 kHz 200)."""
+    return int(round((sample_rate / 1000.0) * milliseconds))

@@ -33,6 +33,9 @@ def frequency_response(frontend, n_points: int = 1024) -> tuple[torch.Tensor, to
 
 
 def _relative(now: torch.Tensor, start: torch.Tensor) -> float:
+    # in double precision: a float32 norm of a large matrix depends on its memory layout at the 1e-6 level
+    wide = torch.complex128 if now.is_complex() or start.is_complex() else torch.float64
+    now, start = now.to(wide), start.to(device=now.device, dtype=wide)
     return float(torch.linalg.vector_norm(now - start) / torch.linalg.vector_norm(start))
 
 

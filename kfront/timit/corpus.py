@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
-import soundfile
 
 from .phones import UnknownPhoneError, load_phone_map
 
@@ -158,6 +157,8 @@ def read_audio(path) -> Tuple[np.ndarray, int]:
     Raises:
         CorpusError: the file is empty, unreadable, not mono, or holds non-finite samples.
     """
+    import soundfile  # here, not at import: the corpus generator reads the phone table of this package
+
     path = Path(path)
     try:
         samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)  # (time, channels)

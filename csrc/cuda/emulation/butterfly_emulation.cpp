@@ -22,7 +22,8 @@
 
 #include "../butterfly_launch.h"
 
-namespace kfront_cuda {
+namespace kfront {
+namespace cuda {
 namespace {
 
 struct HostCtx {
@@ -50,33 +51,40 @@ struct HostCtx {
 struct EmuConfig {
   int sm_count = 2;
   int64_t smem_optin = 227 * 1024;  // Hopper's opt-in maximum
-  int64_t max_grid = 3;             // small, so the forward's grid-stride loop runs
+  int64_t static_smem = 0;          // static shared memory of the kernels, taken from the opt-in
+  int64_t max_grid = 3;             // small, so the kernels' loops over tiles and work items run
 };
 
 enum EmuStatus : int { kOk = 0, kInvalid = 1, kMisaligned = 2, kTooMuchSmem = 3, kBadLaunch = 4 };
 
+// stats[0]: launches, stats[1]: launches moving frames in 16-byte vectors.
 struct HostExec {
   using Status = int;
   EmuConfig cfg;
-  int64_t launches = 0;
+  int64_t launches = 0, vector_launches = 0;
 
   static Status ok() { return kOk; }
   static Status invalid() { return kInvalid; }
   static Status misaligned() { return kMisaligned; }
   static bool failed(Status s) { return s != kOk; }
   int sm_count() const { return cfg.sm_count; }
-  int64_t smem_optin() const { return cfg.smem_optin; }
+  int64_t smem_limit() const { return cfg.smem_optin - cfg.static_smem; }
   int64_t max_grid() const { return cfg.max_grid; }
   Status zero(void* p, int64_t bytes) {
     if (bytes > 0) std::memset(p, 0, size_t(bytes));
     return kOk;
   }
+  Status copy(void* dst, const void* src, int64_t bytes) {
+    std::memcpy(dst, src, size_t(bytes));
+    return kOk;
+  }
 
   template <class Body>
-  Status run_grid(int64_t grid, int threads, int64_t smem, int max_threads, Body body) {
-    if (smem > cfg.smem_optin) return kTooMuchSmem;
-    if (grid < 1 || threads < 1 || threads > max_threads) return kBadLaunch;
+  Status run_grid(int64_t grid, int threads, int64_t smem, int max_threads, bool vector_io, Body body) {
+    if (smem > smem_limit()) return kTooMuchSmem;
+    if (grid < 1 || grid > cfg.max_grid || threads < 1 || threads > max_threads) return kBadLaunch;
     ++launches;
+    vector_launches += vector_io;
     std::vector<unsigned char> shared;
     for (int64_t b = 0; b < grid; ++b) {
       shared.assign(size_t(smem), 0xFF);
@@ -96,20 +104,21 @@ struct HostExec {
 
   template <class T, int R, int F>
   Status forward(int64_t grid, int threads, int64_t smem, const ForwardParams<T>& p) {
-    return run_grid(grid, threads, smem, F >= 4 ? kMaxFwdThreadsF4 : kMaxFwdThreads,
+    return run_grid(grid, threads, smem, forward_max_threads(F), p.vector_io,
                     [&](HostCtx& ctx) { forward_body<T, R, F>(p, ctx); });
   }
   template <class T, int R, int F>
   Status backward(int64_t grid, int threads, int64_t smem, const BackwardParams<T>& p) {
-    return run_grid(grid, threads, smem, kMaxBwdThreads, [&](HostCtx& ctx) { backward_body<T, R, F>(p, ctx); });
+    return run_grid(grid, threads, smem, kWideMaxThreads, p.vector_io,
+                    [&](HostCtx& ctx) { backward_body<T, R, F>(p, ctx); });
   }
   template <class T, int R, int F>
   int backward_blocks_per_sm(int, int64_t) const { return 1; }
 };
 
 // knobs: max_window_log2, bw_smem_bytes, fwd_threads, bwd_threads, sm_count, smem_optin, max_grid,
-// fwd_frames, bwd_frames
-constexpr int kNumKnobs = 9;
+// fwd_frames, bwd_frames, static_smem
+constexpr int kNumKnobs = 10;
 void read_knobs(const int64_t* k, Options* opt, EmuConfig* cfg) {
   if (!k) return;
   opt->max_window_log2 = int(k[0]);
@@ -121,6 +130,7 @@ void read_knobs(const int64_t* k, Options* opt, EmuConfig* cfg) {
   if (k[6] > 0) cfg->max_grid = k[6];
   opt->fwd_frames = int(k[7]);
   opt->bwd_frames = int(k[8]);
+  cfg->static_smem = k[9];
 }
 
 template <class Fn>
@@ -132,6 +142,16 @@ int dispatch(int dtype, Fn fn) {
     case 3: return fn(Complex<double>{});
   }
   return kInvalid;
+}
+
+Problem make_problem(int64_t batch, int64_t nstacks, int log_n, int nblocks, int increasing) {
+  Problem pb;
+  pb.batch = batch;
+  pb.nstacks = nstacks;
+  pb.log_n = log_n;
+  pb.nblocks = nblocks;
+  pb.increasing_stride = increasing != 0;
+  return pb;
 }
 
 // Shared-memory wavefronts of one warp-wide access: threads are served in groups covering 128 bytes
@@ -156,106 +176,149 @@ int wavefronts(const std::vector<int64_t>& elem_index, int elem_bytes) {
   return total;
 }
 
+double conflict_factor(const std::vector<int64_t>& idx, int elem_bytes) {
+  const int ideal = (int(idx.size()) * elem_bytes + 127) / 128;
+  return double(wavefronts(idx, elem_bytes)) / ideal;
+}
+
 // Worst ratio of wavefronts to the conflict-free minimum over the phase loads of every chunk's first warp.
 template <class T, int R>
-double phase_conflicts(const std::vector<ChunkDesc>& chunks, const Geometry& g0, int F) {
+double phase_conflicts(const std::vector<ChunkDesc>& chunks, const TileLayout& lay, int F) {
   double worst = 1.0;
   for (const ChunkDesc& c : chunks) {
-    const Geometry g = g0;
-    const int warp = std::min(32, g.tpb);
+    const int warp = std::min(32, lay.tpb);
     for (int ph = 0; ph < c.nphases; ++ph) {
-      for (int e = 0; e < g.reff; ++e) {
+      for (int e = 0; e < lay.reff; ++e) {
         std::vector<int64_t> idx;
         for (int tid = 0; tid < warp; ++tid) {
-          const int slot = tid / g.tpi, lt = tid % g.tpi;
+          const int slot = tid / lay.tpi, lt = tid % lay.tpi;
           int lp[R];
-          phase_positions<R>(c.phases[ph], c.W, lt, lp);
-          idx.push_back(int64_t(slot * F) * g.mpad + pad_index(lp[e], g.pad_shift));
+          phase_positions<R>(c.phases[ph], c.log_m, lt, lp);
+          idx.push_back(int64_t(slot * F) * lay.mpad + pad_index(lp[e], lay.pad_shift));
         }
-        const int ideal = (warp * int(sizeof(T)) + 127) / 128;
-        worst = std::max(worst, double(wavefronts(idx, int(sizeof(T)))) / ideal);
+        worst = std::max(worst, conflict_factor(idx, int(sizeof(T))));
       }
     }
   }
   return worst;
 }
 
-}  // namespace
-}  // namespace kfront_cuda
+// The same for the staging's shared-memory accesses (the first warp, every staged element or vector element).
+template <class T>
+double stage_conflicts(const ChunkDesc& c, const TileLayout& lay, int F, bool vector_io) {
+  const int V = vector_io ? kVec<T> : 1, warp = std::min(32, lay.tpb), per_thread = lay.reff * F / V;
+  double worst = 1.0;
+  for (int k = 0; k < per_thread; ++k) {
+    for (int e = 0; e < V; ++e) {
+      std::vector<int64_t> idx;
+      for (int tid = 0; tid < warp; ++tid) {
+        const StagePos p = (F == 1 ? stage_pos<1> : F == 2 ? stage_pos<2> : stage_pos<4>)(
+            (tid + k * lay.tpb) * V, lay, c.a, c.log_m, 0, 0, 0, int64_t(1) << c.log_n);
+        idx.push_back(p.shared + e);
+      }
+      worst = std::max(worst, conflict_factor(idx, int(sizeof(T))));
+    }
+  }
+  return worst;
+}
 
-using namespace kfront_cuda;
+}  // namespace
+}  // namespace cuda
+}  // namespace kfront
+
+using namespace kfront::cuda;
 
 extern "C" {
 
+// x, out: (batch, nstacks, n); stats (may be null): launches, vector launches.
 int kf_emu_forward(int dtype, const void* tw, const void* x, void* out, int64_t batch, int64_t nstacks, int log_n,
-                   int nblocks, int increasing, const int64_t* knobs, int64_t* launches) {
+                   int nblocks, int increasing, const int64_t* knobs, int64_t* stats) {
   Options opt;
   HostExec ex;
   read_knobs(knobs, &opt, &ex.cfg);
-  const Problem pb{batch, nstacks, log_n, nblocks, increasing != 0};
+  const kfront::Problem pb = make_problem(batch, nstacks, log_n, nblocks, increasing);
   const int st = dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);
     return forward<T>(ex, pb, static_cast<const T*>(tw), static_cast<const T*>(x), static_cast<T*>(out), opt);
   });
-  if (launches) *launches = ex.launches;
+  if (stats) {
+    stats[0] = ex.launches;
+    stats[1] = ex.vector_launches;
+  }
   return st;
 }
 
+// dx == nullptr: without the input's gradient.
 int kf_emu_backward(int dtype, const void* grad, const void* tw, const void* x, void* dtw, void* dx, int64_t batch,
-                    int64_t nstacks, int log_n, int nblocks, int increasing, const int64_t* knobs, int64_t* launches) {
+                    int64_t nstacks, int log_n, int nblocks, int increasing, const int64_t* knobs, int64_t* stats) {
   Options opt;
   HostExec ex;
   read_knobs(knobs, &opt, &ex.cfg);
-  const Problem pb{batch, nstacks, log_n, nblocks, increasing != 0};
+  const kfront::Problem pb = make_problem(batch, nstacks, log_n, nblocks, increasing);
   if (!valid_problem(pb)) return kInvalid;
   const int st = dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);
-    const BackwardPlan plan = backward_plan<T>(pb, opt, ex.smem_optin());
-    std::vector<T> ws(size_t(backward_workspace_elems<T>(plan, pb)));
+    std::vector<T> ws;
+    if (pb.nblocks > 0) {
+      const BackwardPlan plan = backward_plan<T>(pb, opt, ex.smem_limit());
+      ws.resize(size_t(backward_workspace_elems<T>(plan, pb, dx != nullptr)));
+    }
     return backward<T>(ex, pb, static_cast<const T*>(grad), static_cast<const T*>(tw), static_cast<const T*>(x),
                        static_cast<T*>(dtw), static_cast<T*>(dx), ws.data(), int64_t(ws.size()), opt);
   });
-  if (launches) *launches = ex.launches;
+  if (stats) {
+    stats[0] = ex.launches;
+    stats[1] = ex.vector_launches;
+  }
   return st;
 }
 
-// A one-line description of the plan: forward launches, backward chunks, F, windows, shared memory, and
-// the worst phase-load bank-conflict factor (1 = conflict-free).
+// A one-line description of the plan for aligned frames: forward launches and backward chunks, F, windows,
+// threads, shared memory, grids, whether frames move in vectors, and the worst bank-conflict factors of the
+// phase loads and of the staging (1 = conflict-free).
 int kf_emu_describe(int dtype, int64_t batch, int64_t nstacks, int log_n, int nblocks, int increasing,
                     const int64_t* knobs, char* buf, int buflen) {
   Options opt;
-  EmuConfig cfg;
-  read_knobs(knobs, &opt, &cfg);
-  const Problem pb{batch, nstacks, log_n, nblocks, increasing != 0};
-  if (!valid_problem(pb)) return kInvalid;
+  HostExec ex;
+  read_knobs(knobs, &opt, &ex.cfg);
+  const kfront::Problem pb = make_problem(batch, nstacks, log_n, nblocks, increasing);
+  if (!valid_problem(pb) || nblocks < 1) return kInvalid;
   return dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);
     const int Ff = forward_frames<T>(opt);
     const int eb = int(sizeof(T));
+    const int64_t limit = ex.smem_limit();
     const auto seq = layer_sequence(log_n, nblocks, increasing != 0);
-    const int Wf = forward_window(log_n, opt, Ff, eb, cfg.smem_optin);
+    const int Wf = forward_log_m(log_n, opt, Ff, eb, limit);
     const auto fwd = plan_chunks(seq, 0, int(seq.size()), log_n, Wf, kFwdRBits, pad_shift_for(eb),
                                  [](const ChunkDesc&) { return true; });
-    const int tf = std::min(forward_threads(opt), Ff >= 4 ? kMaxFwdThreadsF4 : kMaxFwdThreads);
-    const Geometry gf = make_geometry(log_n, Wf, kFwdRBits, Ff, tf, eb, batch, nstacks);
-    const BackwardPlan bp = backward_plan<T>(pb, opt, cfg.smem_optin);
+    const int tf = std::min(forward_threads(opt), forward_max_threads(Ff));
+    const TileLayout lf = make_tile_layout(log_n, Wf, kFwdRBits, Ff, tf, eb, batch, nstacks);
+    const BackwardPlan bp = backward_plan<T>(pb, opt, limit);
     if (fwd.empty() || bp.chunks.empty()) return int(kInvalid);
-    const Geometry gb = make_geometry(log_n, bp.W, kBwdRBits, bp.F, bp.threads, eb, batch, nstacks);
-    int64_t bw_smem = 0;
+    const TileLayout lb = make_tile_layout(log_n, bp.log_m, kBwdRBits, bp.F, bp.threads, eb, batch, nstacks);
+    int64_t bw_smem = 0, bw_grid = 0;
     int bw_phases = 0;
     for (const auto& c : bp.chunks) {
-      bw_smem = std::max(bw_smem, backward_smem_bytes(gb, c, eb));
+      bw_smem = std::max(bw_smem, backward_smem_bytes(lb, c, eb));
       bw_phases += c.nphases;
+      const int64_t items = pb.nstacks * lb.nO * backward_split(lb, ex.sm_count(), 1);
+      bw_grid = std::max(bw_grid, launch_grid(items, ex.max_grid()));
     }
     int fw_phases = 0;
     for (const auto& c : fwd) fw_phases += c.nphases;
-    const double cf = phase_conflicts<T, kFwdR>(fwd, gf, Ff);
-    const double cb = phase_conflicts<T, kBwdR>(bp.chunks, gb, bp.F);
+    const bool fv = use_vector_io(fwd[0], eb, true), bv = use_vector_io(bp.chunks[0], eb, true);
+    const double cf = phase_conflicts<T, kFwdR>(fwd, lf, Ff);
+    const double cb = phase_conflicts<T, kBwdR>(bp.chunks, lb, bp.F);
+    const double sf = stage_conflicts<T>(fwd[0], lf, Ff, fv);
     std::snprintf(buf, size_t(buflen),
-                  "fwd_launches=%zu fwd_F=%d fwd_W=%d fwd_phases=%d fwd_threads=%d fwd_smem=%lld fwd_conflict=%.2f "
-                  "bwd_chunks=%zu bwd_F=%d bwd_W=%d bwd_phases=%d bwd_threads=%d bwd_smem=%lld bwd_conflict=%.2f",
-                  fwd.size(), Ff, Wf, fw_phases, gf.tpb, (long long)forward_smem_bytes(gf, eb), cf, bp.chunks.size(),
-                  bp.F, bp.W, bw_phases, gb.tpb, (long long)bw_smem, cb);
+                  "fwd_launches=%zu fwd_F=%d fwd_log_m=%d fwd_phases=%d fwd_threads=%d fwd_smem=%lld fwd_grid=%lld "
+                  "fwd_vector_io=%d fwd_conflict=%.2f fwd_stage_conflict=%.2f bwd_chunks=%zu bwd_F=%d "
+                  "bwd_log_m=%d bwd_phases=%d bwd_threads=%d bwd_smem=%lld bwd_grid=%lld bwd_vector_io=%d "
+                  "bwd_conflict=%.2f",
+                  fwd.size(), Ff, Wf, fw_phases, lf.tpb, (long long)forward_smem_bytes(lf, eb),
+                  (long long)launch_grid(lf.ntiles, ex.max_grid()), int(fv), cf, sf, bp.chunks.size(), bp.F,
+                  bp.log_m, bw_phases, lb.tpb, (long long)bw_smem, (long long)bw_grid, int(bv), cb);
     return int(kOk);
   });
 }

@@ -23,7 +23,8 @@ def center_pad(waveform: torch.Tensor, n_fft: int, mode: str = "reflect") -> tor
     return out.reshape(*shape[:-1], out.shape[-1])
 
 
-def kaldi_mirror_pad(waveform: torch.Tensor, win_length: int, hop_length: int) -> torch.Tensor:
+def kaldi_mirror_pad(waveform: torch.Tensor, win_length: int, hop_length: int,
+                     lengths: torch.Tensor | None = None) -> torch.Tensor:
     """The signal Kaldi frames with ``snip_edges=false``: frame ``t`` starts at ``t * hop``.
 
     Frame ``t`` of the original signal starts at ``t * hop + hop // 2 - win_length // 2``; samples outside
@@ -32,6 +33,10 @@ def kaldi_mirror_pad(waveform: torch.Tensor, win_length: int, hop_length: int) -
 
     Args:
         waveform (Tensor): ``(..., time)``, ``time >= 1``.
+        lengths (Tensor, optional): ``(batch,)`` valid samples of each item of a padded batch ``(batch, ...,
+            time)``: each item is mirrored at its own end, so that its frames are those of the item alone (the
+            frames past its own count read mirrored samples of it). (Default: ``None``: every item is ``time``
+            long)
 
     Returns:
         Tensor: ``(..., (n_frames - 1) * hop + win_length)``.
@@ -40,9 +45,17 @@ def kaldi_mirror_pad(waveform: torch.Tensor, win_length: int, hop_length: int) -
     n_frames = (n + hop_length // 2) // hop_length
     start = hop_length // 2 - win_length // 2
     idx = torch.arange(start, start + (n_frames - 1) * hop_length + win_length, device=waveform.device)
+    if lengths is None:
+        return waveform[..., _mirror(idx, n)]
+    ends = lengths.to(device=waveform.device, dtype=idx.dtype).reshape(-1, *([1] * (waveform.dim() - 1)))
+    idx = _mirror(idx, ends)  # (batch, 1, ..., padded time)
+    return waveform.gather(-1, idx.expand(*waveform.shape[:-1], idx.shape[-1]))
+
+
+def _mirror(idx: torch.Tensor, n):
+    """Kaldi's mirroring of sample indices into ``[0, n)`` (``n`` an int or a tensor that broadcasts)."""
     idx = torch.remainder(idx, 2 * n)  # mirroring twice is the identity: the index is periodic in 2 n
-    idx = torch.where(idx >= n, 2 * n - 1 - idx, idx)
-    return waveform[..., idx]
+    return torch.where(idx >= n, 2 * n - 1 - idx, idx)
 
 
 def frame(padded: torch.Tensor, frame_length: int, hop_length: int) -> torch.Tensor:

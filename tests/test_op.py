@@ -1,0 +1,371 @@
+"""The compiled butterfly op against the pure-PyTorch reference, the same tests on every device it is built for.
+
+``sample_inputs(device)`` lists the problems (n = 2 ... 4096, every dtype, both stride orders, several blocks and
+stacks, real input, partial tiles); every test runs once per device, skipped where that device has no compiled
+op (on a machine without a GPU, the CUDA runs skip; ``tests/test_cuda_emulation.py`` runs the CUDA kernels' code
+on the CPU). Outputs and gradients are compared with the float64 reference; memory the op's outputs are about
+to get is first filled with NaN (a caching allocator hands a freed block to the next allocation of that size),
+so an element the kernels never write shows up. CUDA-only checks (launch knobs, repeatability) are in
+``tests/test_cuda_op.py``.
+"""
+import dataclasses
+import math
+
+import pytest
+import torch
+
+from kfront.core import butterfly_multiply, butterfly_multiply_reference, randn_twiddle
+
+from _devices import DEVICES
+
+DTYPES = (torch.float32, torch.float64, torch.complex64, torch.complex128)
+WIDE = {torch.float32: torch.float64, torch.float64: torch.float64, torch.complex64: torch.complex128,
+        torch.complex128: torch.complex128}
+# Against the float64 reference: the largest error relative to the largest entry, and the error's norm relative
+# to the reference's.
+TOL_MAX = {torch.float32: 2e-5, torch.complex64: 2e-5, torch.float64: 1e-12, torch.complex128: 1e-12}
+TOL_NORM = {torch.float32: 1e-5, torch.complex64: 1e-5, torch.float64: 1e-12, torch.complex128: 1e-12}
+# Whether the twiddle gradient is summed in a fixed order: on CUDA blocks add their sums with atomics.
+DETERMINISTIC = {"cpu": True, "cuda": False}
+
+
+def _short(dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+@dataclasses.dataclass(frozen=True)
+class Sample:
+    """One problem: twiddle (nstacks, nblocks, log2 n, n/2, 2, 2) and x (batch, nstacks, n) of `dtype` on `device`,
+    drawn from `seed` on the CPU (so every device gets the same values) when asked for."""
+    name: str
+    nstacks: int
+    nblocks: int
+    n: int
+    dtype: torch.dtype
+    batch: int
+    increasing_stride: bool
+    seed: int
+    device: str
+
+    @property
+    def twiddle(self) -> torch.Tensor:
+        return _twiddle(self.nstacks, self.nblocks, self.n, self.dtype, self.seed, self.device)
+
+    @property
+    def x(self) -> torch.Tensor:
+        return _frames((self.batch, self.nstacks, self.n), self.dtype, self.seed + 1, self.device)
+
+
+def _twiddle(nstacks, nblocks, n, dtype, seed=0, device="cpu"):
+    gen = torch.Generator().manual_seed(seed)
+    log_n = n.bit_length() - 1
+    return randn_twiddle((nstacks, nblocks, log_n, n // 2, 2, 2), dtype=dtype, generator=gen).to(device)
+
+
+def _frames(shape, dtype, seed, device):
+    return torch.randn(shape, dtype=dtype, generator=torch.Generator().manual_seed(seed)).to(device)
+
+
+# (nblocks, nstacks, increasing_stride, batch or None): None varies the batch with the size (partial tiles of
+# every fill); 37 frames are full CPU tiles plus a partial one. From n = 1024 on (where the float64 reference is
+# slow) a few frames: a partial tile.
+CONFIGS = [(1, 1, True, 37), (1, 1, False, 37), (2, 2, False, None), (3, 1, False, None), (1, 2, True, None)]
+
+
+def sample_inputs(device: str) -> list[Sample]:
+    """The problems every device's op is checked on: n = 2 ... 4096 in every dtype and configuration, then
+    several blocks and stacks at sizes with one and with two CPU cache-blocking phases."""
+    samples = []
+    for log_n in range(1, 13):
+        n = 1 << log_n
+        for dtype in DTYPES:
+            for nblocks, nstacks, inc, batch in CONFIGS:
+                batch = (batch or 1 + (log_n * 7 + nblocks * 3) % 37) if log_n < 10 else 2 + nblocks + nstacks
+                samples.append(Sample(f"n{n}-{_short(dtype)}-b{nblocks}-s{nstacks}-{'inc' if inc else 'dec'}",
+                                      nstacks, nblocks, n, dtype, batch, inc, log_n * 100 + nblocks * 10 + nstacks,
+                                      device))
+    for n in (16, 512):
+        for dtype in (torch.float32, torch.complex64, torch.complex128):
+            for nblocks in (1, 2, 3):
+                for nstacks in (1, 2):
+                    for inc in (True, False):
+                        samples.append(Sample(f"stacks-n{n}-{_short(dtype)}-b{nblocks}-s{nstacks}-"
+                                              f"{'inc' if inc else 'dec'}", nstacks, nblocks, n, dtype, 21, inc,
+                                              n + nblocks, device))
+    return samples
+
+
+def _poison(device, *likes):
+    """Free NaN-filled blocks of the sizes of `likes`, so the op's next allocations of those sizes reuse them."""
+    blocks = [torch.full(t.shape, float("nan"), dtype=t.dtype, device=device) for t in likes]
+    del blocks
+
+
+def _compare(name, got, want, seed=""):
+    """got against the float64 reference want: no unwritten (NaN) entries, both error measures within TOL."""
+    assert got.shape == want.shape, f"{name}: shape {tuple(got.shape)} != {tuple(want.shape)}"
+    if want.numel() == 0:
+        return
+    assert not got.isnan().any(), f"{name}: {int(got.isnan().sum())} unwritten (NaN) elements {seed}"
+    diff = (got.to(want.dtype) - want).abs()
+    err_max = (diff.max() / want.abs().max().clamp_min(1e-300)).item()
+    err_norm = (diff.norm() / want.norm().clamp_min(1e-300)).item()
+    assert err_max <= TOL_MAX[got.dtype], f"{name}: max error {err_max:.3g} > {TOL_MAX[got.dtype]:.1g} {seed}"
+    assert err_norm <= TOL_NORM[got.dtype], f"{name}: norm error {err_norm:.3g} > {TOL_NORM[got.dtype]:.1g} {seed}"
+
+
+def _check_against_reference(twiddle, x, increasing_stride, seed=0):
+    """Forward and gradients (x and twiddle) of the compiled op through the public butterfly_multiply equal the
+    float64 reference's; x may be real with a complex twiddle and have any batch shape."""
+    device = x.device
+    tw_c, x_c = twiddle.clone().requires_grad_(), x.clone().requires_grad_()
+    tw_r = twiddle.to(WIDE[twiddle.dtype]).requires_grad_()
+    x_r = x.to(WIDE[x.dtype]).requires_grad_()
+    out_like = torch.empty(x.shape, dtype=twiddle.dtype)
+    _poison(device, out_like)
+    out_c = butterfly_multiply(tw_c, x_c, increasing_stride)
+    out_r = butterfly_multiply_reference(tw_r, x_r.reshape(-1, *x.shape[-2:]), increasing_stride).reshape(out_like.shape)
+    assert out_c.dtype == twiddle.dtype and out_c.shape == x.shape
+    _compare("output", out_c, out_r.detach())
+    grad = torch.randn(out_like.shape, dtype=twiddle.dtype, generator=torch.Generator().manual_seed(seed + 1))
+    _poison(device, twiddle, x)
+    out_c.backward(grad.to(device))
+    out_r.backward(grad.to(device, out_r.dtype))
+    assert x_c.grad.dtype == x.dtype
+    _compare("grad x", x_c.grad, x_r.grad)
+    _compare("grad twiddle", tw_c.grad, tw_r.grad)
+
+
+SAMPLE_NAMES = [s.name for s in sample_inputs("cpu")]
+
+
+@pytest.mark.parametrize("index", range(len(SAMPLE_NAMES)), ids=SAMPLE_NAMES)
+@pytest.mark.parametrize("device", DEVICES)
+def test_matches_reference(device, index):
+    sample = sample_inputs(device)[index]
+    _check_against_reference(sample.twiddle, sample.x, sample.increasing_stride, sample.seed)
+
+
+REAL_INPUT = [(1, 1, 1, True), (3, 1, 2, False), (6, 2, 1, True), (9, 1, 1, False), (9, 2, 2, True),
+              (9, 3, 1, False), (12, 1, 1, True)]
+
+
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128], ids=_short)
+@pytest.mark.parametrize("log_n,nblocks,nstacks,increasing_stride", REAL_INPUT)
+@pytest.mark.parametrize("device", DEVICES)
+def test_real_input_matches_reference(device, log_n, nblocks, nstacks, increasing_stride, dtype):
+    """A real x with a complex twiddle: a complex output and a real input gradient, as the reference (which
+    promotes x to complex) gives them."""
+    n, real = 1 << log_n, torch.empty(0, dtype=dtype).real.dtype
+    x = _frames((37, nstacks, n), real, log_n, device)
+    _check_against_reference(_twiddle(nstacks, nblocks, n, dtype, log_n, device), x, increasing_stride)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_three_cache_blocking_phases(device):
+    """n = 2^15: on the CPU every block splits into three cache-blocking phases, on CUDA the forward into several
+    launches and the backward into several chunks with a workspace. The reference's backward is too slow there, so
+    gradients are checked through identities that only need forward passes. Two blocks: both orders."""
+    n, dtype, increasing_stride = 1 << 15, torch.complex128, False
+    tw = _twiddle(1, 2, n, dtype, 15, device)
+    x, v, g = (_frames((3, 1, n), dtype, seed, device) for seed in (15, 16, 17))
+    _compare("output", butterfly_multiply(tw, x, increasing_stride), butterfly_multiply_reference(tw, x, increasing_stride))
+    d_tw, d_x = torch.ops.kfront.butterfly_multiply_backward(g, tw, x, increasing_stride)
+
+    def loss(t, inp):  # L = Re <g, f(t, inp)>; PyTorch's gradients satisfy dL = Re <grad, d input>
+        return torch.vdot(g.flatten(), butterfly_multiply(t, inp, increasing_stride).flatten()).real.item()
+
+    # Linear in x: Re <d_x, v> = L(tw, v) exactly.
+    assert torch.vdot(d_x.flatten(), v.flatten()).real.item() == pytest.approx(loss(tw, v), rel=1e-9)
+    # Multilinear in the twiddles: a central difference along a random direction.
+    delta, eps = _twiddle(1, 2, n, dtype, 16, device), 1e-6
+    slope = (loss(tw + eps * delta, x) - loss(tw - eps * delta, x)) / (2 * eps)
+    assert torch.vdot(d_tw.flatten(), delta.flatten()).real.item() == pytest.approx(slope, rel=1e-6)
+
+
+@pytest.mark.parametrize("batch_shape", [(0,), (2, 0, 3), (), (2, 3)], ids=str)
+@pytest.mark.parametrize("device", DEVICES)
+def test_batch_shapes(device, batch_shape):
+    x = _frames((*batch_shape, 2, 32), torch.complex64, 0, device)
+    _check_against_reference(_twiddle(2, 2, 32, torch.complex64, device=device), x, True)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.complex64], ids=_short)
+@pytest.mark.parametrize("device", DEVICES)
+def test_empty_batch(device, dtype):
+    """No frames: an empty output and d_x, a zero twiddle gradient (every entry written)."""
+    tw = _twiddle(2, 2, 64, dtype, device=device).requires_grad_()
+    x = torch.zeros(0, 2, 64, dtype=dtype, device=device, requires_grad=True)
+    out = butterfly_multiply(tw, x)
+    out.abs().sum().backward()
+    assert out.shape == (0, 2, 64) and x.grad.shape == x.shape and torch.equal(tw.grad, torch.zeros_like(tw))
+    _poison(device, tw)
+    d_tw, d_x = torch.ops.kfront.butterfly_multiply_backward(torch.zeros_like(x), tw.detach(), x.detach(), True)
+    assert torch.equal(d_tw, torch.zeros_like(tw)) and d_x.shape == x.shape
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.complex64], ids=_short)
+@pytest.mark.parametrize("device", DEVICES)
+def test_non_contiguous_inputs(device, dtype):
+    base = _frames((40, 2, 128), dtype, 0, device)
+    x = base[::2, :, ::2]  # (20, 2, 64), strided in batch and in n
+    tw = _twiddle(2, 2, 64, dtype, device=device).transpose(0, 1).contiguous().transpose(0, 1)  # non-contiguous
+    assert not x.is_contiguous() and not tw.is_contiguous()
+    _check_against_reference(tw, x, True)
+    expanded = _frames((7, 1, 64), dtype, 1, device).expand(7, 2, 64)  # stride 0 across stacks, as in Butterfly
+    _check_against_reference(_twiddle(2, 1, 64, dtype, device=device), expanded, False)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_views_off_the_vector_alignment(device):
+    """A twiddle view 8 bytes off a 16-byte boundary, and frames one element off it (x and the gradient)."""
+    tw = _twiddle(1, 2, 128, torch.complex64, 7, device)
+    storage = torch.empty(tw.numel() + 1, dtype=tw.dtype, device=device)
+    tw_view = storage[1:].view(tw.shape).copy_(tw)  # complex64: 8 bytes past the allocation start
+    x_storage = torch.empty(6 * 128 + 1, dtype=tw.dtype, device=device)
+    x_view = x_storage[1:].view(6, 1, 128).copy_(_frames((6, 1, 128), tw.dtype, 7, device))
+    assert tw_view.data_ptr() % 16 == 8 and x_view.data_ptr() % 16 == 8
+    _check_against_reference(tw_view, x_view, True)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.complex128], ids=_short)
+@pytest.mark.parametrize("device", DEVICES)
+def test_gradcheck(device, dtype):
+    tw = _twiddle(2, 2, 4, dtype, device=device).requires_grad_()  # every twiddle entry of two stacks, two blocks
+    x = _frames((3, 2, 4), dtype, 0, device).requires_grad_()
+    assert torch.autograd.gradcheck(lambda t, v: butterfly_multiply(t, v, False), (tw, x))
+    tw = _twiddle(1, 1, 64, dtype, device=device).requires_grad_()  # a size with several tile layouts, fast mode
+    x = _frames((3, 1, 64), dtype, 1, device).requires_grad_()
+    assert torch.autograd.gradcheck(lambda t, v: butterfly_multiply(t, v, True), (tw, x), fast_mode=True)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.complex64], ids=_short)
+@pytest.mark.parametrize("device", DEVICES)
+def test_opcheck(device, dtype):
+    tw = _twiddle(2, 2, 16, dtype, device=device).requires_grad_()
+    x = _frames((5, 2, 16), dtype, 0, device).requires_grad_()
+    torch.library.opcheck(torch.ops.kfront.butterfly_multiply.default, (tw, x, True))
+    grad = _frames((5, 2, 16), dtype, 1, device)
+    torch.library.opcheck(torch.ops.kfront.butterfly_multiply_backward.default, (grad, tw.detach(), x.detach(), False))
+    torch.library.opcheck(torch.ops.kfront.butterfly_multiply_backward.default,
+                          (grad, tw.detach(), x.detach(), False, False))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_real_input_gradcheck_and_opcheck(device):
+    tw = _twiddle(2, 2, 8, torch.complex128, device=device).requires_grad_()
+    x = _frames((3, 2, 8), torch.float64, 0, device).requires_grad_()
+    assert torch.autograd.gradcheck(lambda t, v: butterfly_multiply(t, v, True), (tw, x))
+    tw = _twiddle(2, 2, 16, torch.complex64, device=device).requires_grad_()
+    x = _frames((5, 2, 16), torch.float32, 1, device).requires_grad_()
+    torch.library.opcheck(torch.ops.kfront.butterfly_multiply.default, (tw, x, False))
+    grad = _frames((5, 2, 16), torch.complex64, 2, device)
+    for input_grad in (True, False):
+        torch.library.opcheck(torch.ops.kfront.butterfly_multiply_backward.default,
+                              (grad, tw.detach(), x.detach(), True, input_grad))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_double_backward_says_it_is_unsupported(device):
+    tw = _twiddle(1, 1, 8, torch.float64, device=device).requires_grad_()
+    x = _frames((4, 1, 8), torch.float64, 0, device).requires_grad_()
+    (gx,) = torch.autograd.grad(butterfly_multiply(tw, x).sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="double backward"):
+        gx.sum().backward()
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_torch_compile(device):
+    tw = _twiddle(1, 2, 16, torch.complex64, device=device).requires_grad_()
+    x = _frames((6, 1, 16), torch.complex64, 0, device)
+
+    def power(t, v):
+        return butterfly_multiply(t, v, True).abs().square().sum()
+
+    compiled_fn = torch.compile(power, backend="aot_eager", fullgraph=True)
+    (g_compiled,) = torch.autograd.grad(compiled_fn(tw, x), tw)
+    (g_eager,) = torch.autograd.grad(power(tw, x), tw)
+    torch.testing.assert_close(g_compiled, g_eager, rtol=2e-5, atol=2e-5 * g_eager.abs().max().item())
+
+
+def _value_error(fn) -> str:
+    with pytest.raises(ValueError) as info:
+        fn()
+    return str(info.value).splitlines()[0]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_bad_arguments_raise_the_same_value_error_on_every_device(device):
+    """One argument check for every backend: the op's ValueError on this device is the CPU's, word for word."""
+    op, op_bw = torch.ops.kfront.butterfly_multiply, torch.ops.kfront.butterfly_multiply_backward
+
+    def cases(dev):
+        tw = _twiddle(1, 1, 8, torch.float32, device=dev)
+        return [
+            lambda: op(tw, torch.randn(3, 1, 16, device=dev), True),  # wrong n
+            lambda: op(tw, torch.randn(3, 1, 8, dtype=torch.float64, device=dev), True),  # wrong dtype
+            lambda: op(_twiddle(1, 1, 8, torch.complex128, device=dev), torch.randn(3, 1, 8, device=dev), True),
+            lambda: op(tw.to(torch.bfloat16), torch.randn(3, 1, 8, device=dev).to(torch.bfloat16), True),
+            lambda: op(tw[..., :1], torch.randn(3, 1, 8, device=dev), True),  # not (..., 2, 2)
+            lambda: op_bw(torch.randn(3, 1, 4, device=dev), tw, torch.randn(3, 1, 8, device=dev), True),
+        ]
+
+    messages = [_value_error(fn) for fn in cases(device)]
+    assert "(batch, nstacks, n)" in messages[0] and "dtype" in messages[1] and "real counterpart" in messages[2]
+    assert "float32, float64, complex64 and complex128" in messages[3] and "grad must have the shape" in messages[5]
+    assert messages == [_value_error(fn) for fn in cases("cpu")]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_real_input_needs_a_complex_twiddle_of_its_precision(device):
+    with pytest.raises(ValueError, match="real counterpart"):
+        butterfly_multiply(_twiddle(1, 1, 8, torch.complex128, device=device), torch.randn(3, 1, 8, device=device))
+    with pytest.raises(ValueError, match="complex twiddle"):
+        butterfly_multiply(_twiddle(1, 1, 8, torch.float32, device=device),
+                           torch.randn(3, 1, 8, dtype=torch.complex64, device=device))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=_short)
+@pytest.mark.parametrize("n,nblocks,increasing_stride", [(2, 1, True), (64, 2, False), (512, 1, False),
+                                                         (512, 2, True), (512, 3, False)])
+@pytest.mark.parametrize("device", DEVICES)
+def test_twiddle_gradient_without_input_gradient(device, n, nblocks, increasing_stride, dtype):
+    """With input_grad=False the backward returns the same twiddle gradient (bit for bit where it is summed in a
+    fixed order) and an empty d_x; autograd asks for it when x needs no gradient."""
+    tw = _twiddle(2, nblocks, n, dtype, n, device)
+    x, g = (_frames((37, 2, n), dtype, n + k, device) for k in (1, 2))
+    d_tw, d_x = torch.ops.kfront.butterfly_multiply_backward(g, tw, x, increasing_stride, True)
+    d_tw_only, no_d_x = torch.ops.kfront.butterfly_multiply_backward(g, tw, x, increasing_stride, False)
+    assert no_d_x.shape == (0,) and d_x.shape == x.shape
+    if DETERMINISTIC[device]:
+        assert torch.equal(d_tw_only, d_tw)
+    else:
+        assert ((d_tw_only - d_tw).norm() / d_tw.norm()).item() < 1e-6
+    tw_c = tw.clone().requires_grad_()
+    tw_r = tw.to(WIDE[dtype]).requires_grad_()
+    butterfly_multiply(tw_c, x, increasing_stride).backward(g)
+    butterfly_multiply_reference(tw_r, x.to(WIDE[dtype]), increasing_stride).backward(g.to(WIDE[dtype]))
+    _compare("grad twiddle", tw_c.grad, tw_r.grad)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_zero_blocks_is_the_identity(device):
+    tw = _twiddle(2, 1, 16, torch.complex64, device=device)[:, :0]  # (2, 0, 4, 8, 2, 2)
+    x = _frames((5, 2, 16), torch.float32, 0, device)
+    out = torch.ops.kfront.butterfly_multiply(tw, x, True)
+    assert out.dtype == torch.complex64 and torch.equal(out.real, x) and not out.imag.any()
+    g = _frames((5, 2, 16), torch.complex64, 1, device)
+    d_tw, d_x = torch.ops.kfront.butterfly_multiply_backward(g, tw, x, True)
+    assert d_tw.shape == tw.shape and torch.equal(d_x, g.real)
+
+
+def test_the_samples_cover_the_promised_range():
+    """sample_inputs holds n = 2 ... 4096 in every dtype and both stride orders, several blocks and stacks."""
+    samples = sample_inputs("cpu")
+    seen = {(s.n, s.dtype, s.increasing_stride) for s in samples}
+    assert seen == {(1 << k, d, i) for k in range(1, 13) for d in DTYPES for i in (True, False)}
+    assert any(s.nblocks == 3 for s in samples) and any(s.nstacks == 2 for s in samples)
+    assert len({s.name for s in samples}) == len(samples)
+    assert math.gcd(*{s.batch for s in samples}) == 1  # batches that are no multiple of a tile width
+    s = samples[0]
+    assert s.twiddle.shape == (s.nstacks, s.nblocks, 1, 1, 2, 2) and s.x.shape == (s.batch, s.nstacks, 2)

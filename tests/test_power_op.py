@@ -1,0 +1,205 @@
+"""The power stage (``kfront.core.power``): the power of the first outputs and the separated power of a packed
+real frame, against the reference product then the power, on every device with a compiled op.
+
+Where the dispatcher has the fused power kernels (the CPU library) the public function runs them, and the ops'
+own checks (opcheck, input_grad) run too; elsewhere (CUDA) it composes the compiled product and the power, and
+the same value and gradient tests apply.
+"""
+import pytest
+import torch
+
+from kfront.core import (_backend, backend, backend_reason, butterfly_multiply_power, butterfly_multiply_reference,
+                         randn_twiddle, separate)
+
+from _devices import DEVICES
+
+TOL = {torch.float32: 2e-5, torch.complex64: 2e-5, torch.float64: 1e-12, torch.complex128: 1e-12}
+
+
+def _fused(device: str) -> bool:
+    """Whether this device's library has the fused power kernels (asked of the dispatcher, as the op does)."""
+    return _backend.has_kernel("butterfly_multiply_power", device)
+
+
+def _twiddle(nstacks, nblocks, n, dtype, seed=0, device="cpu"):
+    gen = torch.Generator().manual_seed(seed)
+    log_n = n.bit_length() - 1
+    return randn_twiddle((nstacks, nblocks, log_n, n // 2, 2, 2), dtype=dtype, generator=gen).to(device)
+
+
+def _randn(shape, dtype, gen, device):
+    return torch.randn(shape, dtype=dtype, generator=gen).to(device)
+
+
+def _close(actual, expected, dtype, what):
+    assert actual.shape == expected.shape and actual.dtype == expected.dtype, what
+    if expected.numel() == 0:
+        return
+    scale = expected.abs().max().clamp_min(1e-30)
+    err = ((actual - expected).abs().max() / scale).item()
+    assert err <= TOL[dtype], f"{what}: relative error {err:.3g} > {TOL[dtype]:.1g}"
+
+
+def _power_reference(tw, x, increasing_stride, k):
+    """|y|^2 of the first k outputs of the reference product, its stacks in a row: (batch, k)."""
+    y = butterfly_multiply_reference(tw, x, increasing_stride).reshape(x.shape[0], -1)
+    return torch.view_as_real(y[:, :k]).square().sum(-1)
+
+
+def _separated_power_reference(tw, x, increasing_stride, separation):
+    y = butterfly_multiply_reference(tw, x, increasing_stride).reshape(x.shape[0], -1)
+    return torch.view_as_real(separate(y[:, :separation.shape[1] - 1], separation)).square().sum(-1)
+
+
+POWER = [(1, 1, 1, 2, True, True), (1, 1, 1, 1, False, False), (4, 2, 1, 9, False, True), (6, 1, 3, 40, True, False),
+         (9, 2, 1, 257, False, True), (9, 1, 2, 257, True, True), (9, 1, 3, 100, False, False),
+         (4, 3, 1, 20, True, True), (4, 2, 2, 32, False, False), (12, 1, 1, 2049, True, True), (3, 2, 1, 0, True, True)]
+
+
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128], ids=str)
+@pytest.mark.parametrize("log_n,nstacks,nblocks,k,increasing_stride,real", POWER)
+@pytest.mark.parametrize("device", DEVICES)
+def test_power_matches_reference(device, log_n, nstacks, nblocks, k, increasing_stride, real, dtype):
+    """The power of the first k outputs against the reference product then the power: output and both
+    gradients; stacks past k get none of the output and zero gradients."""
+    n, gen = 1 << log_n, torch.Generator().manual_seed(log_n + k)
+    tw = _twiddle(nstacks, nblocks, n, dtype, k, device)
+    x = _randn((37, nstacks, n), tw.real.dtype if real else dtype, gen, device)
+    tw_c, x_c, tw_r, x_r = (t.clone().requires_grad_() for t in (tw, x, tw, x))
+    out_c = butterfly_multiply_power(tw_c, x_c, increasing_stride, k)
+    out_r = _power_reference(tw_r, x_r, increasing_stride, k)
+    _close(out_c, out_r, out_r.dtype, "power")
+    g = _randn(out_r.shape, out_r.dtype, gen, device)
+    out_c.backward(g)
+    out_r.backward(g)
+    _close(x_c.grad, x_r.grad, x.dtype, "grad x")
+    _close(tw_c.grad, tw_r.grad, dtype, "grad twiddle")
+    if _fused(device):  # the fused backward without d_x: the same twiddle gradient, bit for bit
+        d_tw, no_d_x, no_d_sep = torch.ops.kfront.butterfly_multiply_power_backward(g, tw, x, increasing_stride, k,
+                                                                                     None, False)
+        assert torch.equal(d_tw, tw_c.grad) and no_d_x.shape == (0,) and no_d_sep.shape == (0,)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_power_gradcheck_and_compile(device):
+    tw = _twiddle(2, 2, 8, torch.complex128, device=device).requires_grad_()
+    for x in (torch.randn(3, 2, 8, dtype=torch.float64), torch.randn(3, 2, 8, dtype=torch.complex128)):
+        x = x.to(device).requires_grad_()
+        assert torch.autograd.gradcheck(lambda t, v: butterfly_multiply_power(t, v, False, 11), (tw, x))
+    tw = _twiddle(1, 2, 16, torch.complex64, device=device).requires_grad_()
+    x = torch.randn(5, 1, 16, device=device)
+    compiled_fn = torch.compile(lambda t, v: butterfly_multiply_power(t, v, True, 9).sum(), backend="aot_eager",
+                                fullgraph=True)
+    (g_compiled,) = torch.autograd.grad(compiled_fn(tw, x), tw)
+    (g_eager,) = torch.autograd.grad(butterfly_multiply_power(tw, x, True, 9).sum(), tw)
+    _close(g_compiled, g_eager, torch.complex64, "torch.compile grad")
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_power_opcheck(device):
+    if not _fused(device):
+        pytest.skip(f"no fused power kernel on {device}: the power is composed there")
+    tw, x = _twiddle(1, 2, 16, torch.complex64, device=device).requires_grad_(), torch.randn(5, 1, 16, device=device)
+    x.requires_grad_()
+    torch.library.opcheck(torch.ops.kfront.butterfly_multiply_power.default, (tw, x, True, 9))
+    grad = torch.randn(5, 9, device=device)
+    for input_grad in (True, False):
+        torch.library.opcheck(torch.ops.kfront.butterfly_multiply_power_backward.default,
+                              (grad, tw.detach(), x.detach(), True, 9, None, input_grad))
+
+
+def test_power_without_the_compiled_op(monkeypatch):
+    """Where the compiled op does not run, the power is the product then head_power: same values."""
+    tw = _twiddle(2, 1, 16, torch.complex128)
+    x = torch.randn(4, 3, 2, 16, dtype=torch.float64)  # two batch dimensions
+    monkeypatch.setattr(_backend, "compiled_op", lambda op, device_type, dtype: None)
+    got = butterfly_multiply_power(tw, x, True, 20)
+    want = _power_reference(tw, x.reshape(12, 2, 16), True, 20).reshape(4, 3, 20)
+    _close(got, want, torch.float64, "power")
+    with pytest.raises(ValueError, match="k must lie"):
+        butterfly_multiply_power(tw, x, True, 33)
+    with pytest.raises(ValueError, match="must be complex"):
+        butterfly_multiply_power(_twiddle(2, 1, 16, torch.float64), x, True, 3)
+
+
+SEPARATED = [(1, 1, 1, 1, True, True), (1, 1, 1, 2, False, False), (4, 1, 2, 16, True, False),
+             (6, 2, 1, 40, False, True), (8, 1, 2, 256, False, False), (8, 1, 2, 256, True, True),
+             (9, 1, 3, 256, False, False), (11, 1, 1, 2048, True, False)]
+
+
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128], ids=str)
+@pytest.mark.parametrize("log_n,nstacks,nblocks,N,increasing_stride,real", SEPARATED)
+@pytest.mark.parametrize("device", DEVICES)
+def test_separated_power_matches_reference(device, log_n, nstacks, nblocks, N, increasing_stride, real, dtype):
+    """The power of the separated first N outputs (the packed real-input path) against the reference product,
+    separate() and the power: output and the gradients of twiddle, x and the separation."""
+    n, gen = 1 << log_n, torch.Generator().manual_seed(log_n + N)
+    tw = _twiddle(nstacks, nblocks, n, dtype, N, device)
+    x = _randn((37, nstacks, n), tw.real.dtype if real else dtype, gen, device)
+    sep = _randn((2, N + 1), dtype, gen, device)
+    tw_c, x_c, s_c, tw_r, x_r, s_r = (t.clone().requires_grad_() for t in (tw, x, sep, tw, x, sep))
+    out_c = butterfly_multiply_power(tw_c, x_c, increasing_stride, separation=s_c)
+    out_r = _separated_power_reference(tw_r, x_r, increasing_stride, s_r)
+    _close(out_c, out_r, out_r.dtype, "separated power")
+    g = _randn(out_r.shape, out_r.dtype, gen, device)
+    out_c.backward(g)
+    out_r.backward(g)
+    _close(x_c.grad, x_r.grad, x.dtype, "grad x")
+    _close(tw_c.grad, tw_r.grad, dtype, "grad twiddle")
+    _close(s_c.grad, s_r.grad, dtype, "grad separation")
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_separated_power_gradcheck_and_opcheck(device):
+    """gradcheck in float64 of the separated power against finite differences, for twiddle, x and the
+    separation; opcheck of both fused ops with a separation where the device has them."""
+    tw = _twiddle(1, 2, 8, torch.complex128, device=device).requires_grad_()
+    sep = torch.randn(2, 7, dtype=torch.complex128, device=device, requires_grad=True)
+    for x in (torch.randn(3, 1, 8, dtype=torch.float64), torch.randn(3, 1, 8, dtype=torch.complex128)):
+        x = x.to(device).requires_grad_()
+        assert torch.autograd.gradcheck(lambda t, v, s: butterfly_multiply_power(t, v, False, separation=s),
+                                        (tw, x, sep))
+    if not _fused(device):
+        return
+    tw, x = _twiddle(1, 2, 16, torch.complex64, device=device).requires_grad_(), torch.randn(5, 1, 16, device=device)
+    x.requires_grad_()
+    sep = torch.randn(2, 17, dtype=torch.complex64, device=device, requires_grad=True)
+    torch.library.opcheck(torch.ops.kfront.butterfly_multiply_power.default, (tw, x, True, 17, sep))
+    for input_grad in (True, False):
+        torch.library.opcheck(torch.ops.kfront.butterfly_multiply_power_backward.default,
+                              (torch.randn(5, 17, device=device), tw.detach(), x.detach(), True, 17, sep.detach(),
+                               input_grad))
+    with pytest.raises(ValueError, match="separation must be"):
+        torch.ops.kfront.butterfly_multiply_power(tw, x, True, 18,
+                                                  torch.randn(2, 18, dtype=torch.complex64, device=device))
+
+
+def test_separated_power_without_the_compiled_op(monkeypatch):
+    tw, sep = _twiddle(1, 2, 16, torch.complex128), torch.randn(2, 9, dtype=torch.complex128)
+    x = torch.randn(3, 4, 1, 16, dtype=torch.complex128)
+    monkeypatch.setattr(_backend, "compiled_op", lambda op, device_type, dtype: None)
+    got = butterfly_multiply_power(tw, x, False, separation=sep)
+    want = _separated_power_reference(tw, x.reshape(12, 1, 16), False, sep).reshape(3, 4, 9)
+    _close(got, want, torch.float64, "separated power")
+    with pytest.raises(ValueError, match="with a separation k"):
+        butterfly_multiply_power(tw, x, False, 5, separation=sep)
+
+
+@pytest.mark.skipif(backend("cpu") != "compiled", reason=f"compiled op unavailable: {backend_reason('cpu')}")
+def test_the_fused_op_runs_where_the_dispatcher_has_it(monkeypatch):
+    """butterfly_multiply_power takes the fused kernel exactly where the dispatcher registers one: with the kernel
+    hidden from it the composition runs (its backward is head_power's), with the same values."""
+    tw = _twiddle(1, 1, 32, torch.complex64).requires_grad_()
+    x = torch.randn(6, 1, 32)
+    fused = butterfly_multiply_power(tw, x, True, 17)
+    monkeypatch.setattr(_backend, "has_kernel", lambda op, device_type: op != "butterfly_multiply_power")
+    composed = butterfly_multiply_power(tw, x, True, 17)
+
+    def producer(t):  # the node that made the power, under the final reshape's view
+        node = t.grad_fn
+        while node.name().startswith("View"):
+            node = node.next_functions[0][0]
+        return node.name()
+
+    assert "HeadPower" in producer(composed) and "HeadPower" not in producer(fused), (producer(fused),)
+    _close(composed, fused, torch.float32, "composed vs fused")
