@@ -2,8 +2,10 @@
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
+from kfront.asr.builder import build_frontend
 from kfront.asr.config import Config, ConfigError, apply_overrides, config_to_dict, load_config
 
 CONF = Path(__file__).resolve().parents[1] / "recipes" / "timit" / "conf"
@@ -64,3 +66,53 @@ def test_mfcc_and_kaleido_configs_differ_only_in_the_frontend_block(prefix):
         load_config(CONF / f"{prefix}_kaleido.yaml"))
     common = {"sample_rate", "n_fft", "win_length", "hop_length", "n_mels", "n_mfcc", "f_min", "window"}
     assert {k: da["frontend"][k] for k in common} == {k: db["frontend"][k] for k in common}
+
+
+# The front-end comparison of the recipe: log-mel and MFCC, each fixed and learnable. What sets two of them apart
+# must be the front-end, so their configs may differ in the frontend block only, and there only in what makes the
+# front-end what it is (name, output, learnable stages, number of cepstra of the MFCC).
+COMPARED = ("mfcc", "fbank", "kaleido", "kaleido_fbank")
+FRONTEND_IDENTITY = {"name", "output", "n_mfcc", "kmatrix_width", "learn", "init", "real_input"}
+
+
+@pytest.mark.parametrize("prefix", ["mini", "timit"])
+def test_compared_configs_differ_only_in_the_frontend_block(prefix):
+    raw = {fe: yaml.safe_load((CONF / f"{prefix}_{fe}.yaml").read_text()) for fe in COMPARED}
+    blocks = {fe: raw[fe].pop("frontend") for fe in COMPARED}
+    for fe in COMPARED[1:]:
+        assert raw[fe] == raw[COMPARED[0]], f"{prefix}_{fe}.yaml differs from {prefix}_mfcc.yaml outside frontend"
+    shared = [{k: v for k, v in b.items() if k not in FRONTEND_IDENTITY} for b in blocks.values()]
+    assert all(s == shared[0] for s in shared), shared
+    assert blocks["fbank"]["name"] == "fbank" and "n_mfcc" not in blocks["fbank"]
+    assert (blocks["kaleido_fbank"]["name"], blocks["kaleido_fbank"]["output"]) == ("kaleido", "fbank")
+    assert (blocks["kaleido"]["name"], blocks["kaleido"]["output"]) == ("kaleido", "mfcc")
+    # the learnable twin of each fixed front-end computes the same features at initialisation
+    fixed, learnable = build_frontend(blocks["fbank"]), build_frontend(blocks["kaleido_fbank"])
+    assert learnable.n_features == fixed.n_features == blocks["fbank"]["n_mels"]
+    x = torch.randn(2, 4000)
+    torch.testing.assert_close(learnable(x), fixed(x), rtol=1e-4, atol=1e-3)
+
+
+def _flat(d, prefix=""):
+    out = {}
+    for k, v in d.items():
+        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+    return out
+
+
+# The options measured against the plain learnable MFCC: each config is its base with these keys changed.
+OPTIONS = {
+    "mini_kaleido_l2sp": ("mini_kaleido", {"optim.frontend_l2sp"}),
+    "mini_kaleido_release": ("mini_kaleido", {"optim.frontend_freeze_epochs", "optim.frontend_release_epochs"}),
+    "mini_kaleido_fullrank": ("mini_kaleido", {"frontend.n_mfcc"}),
+    "mini_mfcc_fullrank": ("mini_mfcc", {"frontend.n_mfcc"}),
+    "mini_kaleido_packed": ("mini_kaleido", {"frontend.real_input"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIONS))
+def test_option_configs_differ_from_their_base_in_their_keys_only(name):
+    base, keys = OPTIONS[name]
+    a = _flat(config_to_dict(load_config(CONF / f"{base}.yaml")))
+    b = _flat(config_to_dict(load_config(CONF / f"{name}.yaml")))
+    assert {k for k in set(a) | set(b) if a.get(k) != b.get(k)} == keys

@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from kfront.asr.score import ErrorCounts, align, count_errors, format_alignment, score_corpus
+from kfront.asr.score import ErrorCounts, align, count_errors, format_alignment, parse_alignment_counts, score_corpus
 
 
 def counts(ref, hyp):
@@ -75,3 +75,15 @@ def test_format_alignment():
     assert lines[1].split() == ["REF:", "a", "bb", "c", "x", "**"]
     assert lines[2].split() == ["HYP:", "a", "**", "c", "x", "dd"]
     assert lines[3].split() == ["OP:", "D", "I"]
+
+
+def test_alignment_counts_read_back():
+    refs = {"u1": "sil ae t sil".split(), "u2": "a b c".split(), "u3": "a".split()}
+    hyps = {"u1": "sil t ae sil".split(), "u2": "a x c d".split(), "u3": []}
+    _, alignments = score_corpus(refs, hyps)
+    text = "\n".join(format_alignment(u, alignments[u]) for u in sorted(alignments))
+    got = parse_alignment_counts(text)
+    assert got == {u: count_errors(alignments[u]) for u in refs}
+    assert got["u2"] == ErrorCounts(ref=3, sub=1, dels=0, ins=1)
+    with pytest.raises(ValueError, match="'u1' appears twice"):
+        parse_alignment_counts(text + "\n" + format_alignment("u1", alignments["u1"]))

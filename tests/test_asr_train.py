@@ -77,3 +77,52 @@ def test_status_line_says_epoch_dev_per_and_time_left(tiny_config, tmp_path):
     assert re.fullmatch(rf"epoch {done}/3, dev PER {last_dev_per():.2f}%, {left}\n", status), status
     train(cfg, tmp_path / "run", resume=True, progress=False)
     assert (tmp_path / "run" / "status.txt").read_text() == f"epoch 3/3, dev PER {last_dev_per():.2f}%, done\n"
+
+
+def test_l2sp_and_frontend_freeze_survive_a_resume(tiny_config, tmp_path):
+    # A strong pull and a freeze of the front-end for its first epoch, released over the second: the resumed run
+    # must pull toward the starting values saved at the start (not toward where it was when it resumed) and keep
+    # the front-end's schedule, or it would not end bitwise where the uninterrupted run ends.
+    cfg = tiny_config("optim.frontend_lr=3e-3", "optim.frontend_l2sp=50.0", "optim.frontend_freeze_epochs=1.0",
+                      "optim.frontend_release_epochs=1.0")
+    train(cfg, tmp_path / "full", progress=False)
+    with pytest.raises(TrainingInterrupted):
+        train(cfg, tmp_path / "killed", crash_after_steps=6, progress=False)  # inside epoch 2, after the freeze
+    train(cfg, tmp_path / "killed", resume=True, progress=False)
+    ref, got = load_checkpoint(tmp_path / "full" / "last.pt"), load_checkpoint(tmp_path / "killed" / "last.pt")
+    assert states_equal(ref["model"], got["model"])
+    init = load_checkpoint(tmp_path / "full" / "init.pt")["model"]
+    anchor = got["frontend_anchor"]
+    assert anchor.keys() == {"kmatrix.twiddle"}
+    assert torch.equal(anchor["kmatrix.twiddle"], init["frontend.kmatrix.twiddle"])
+    assert not torch.equal(got["model"]["frontend.kmatrix.twiddle"], init["frontend.kmatrix.twiddle"])
+    # the point pulled toward after a resume is the saved one: move it, and the run ends elsewhere
+    with pytest.raises(TrainingInterrupted):
+        train(cfg, tmp_path / "moved", crash_after_steps=6, progress=False)
+    partial = load_checkpoint(tmp_path / "moved" / "last.pt")
+    partial["frontend_anchor"]["kmatrix.twiddle"] += 0.01
+    torch.save(partial, tmp_path / "moved" / "last.pt")
+    train(cfg, tmp_path / "moved", resume=True, progress=False)
+    assert not states_equal(ref["model"], load_checkpoint(tmp_path / "moved" / "last.pt")["model"])
+
+    with open(tmp_path / "killed" / "log.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert float(rows[0]["frontend_lr"]) == 0.0 and float(rows[1]["frontend_lr"]) > 0.0  # frozen, then released
+    assert float(rows[0]["frontend_penalty"]) == 0.0 < float(rows[-1]["frontend_penalty"])
+    # the penalty is applied: without it the front-end ends elsewhere
+    free = train(tiny_config("optim.frontend_lr=3e-3", "optim.frontend_freeze_epochs=1.0",
+                             "optim.frontend_release_epochs=1.0"), tmp_path / "free", progress=False)
+    assert free
+    moved = lambda d: float((load_checkpoint(d / "last.pt")["model"]["frontend.kmatrix.twiddle"]
+                             - init["frontend.kmatrix.twiddle"]).abs().sum())
+    assert moved(tmp_path / "killed") < moved(tmp_path / "free")
+
+
+def test_a_run_saved_before_a_config_key_existed_resumes(tiny_config, tmp_path):
+    cfg = tiny_config("frontend.name=mfcc")
+    with pytest.raises(TrainingInterrupted):
+        train(cfg, tmp_path / "run", crash_after_steps=6, progress=False)
+    ckpt = load_checkpoint(tmp_path / "run" / "last.pt")
+    del ckpt["config"]["optim"]["frontend_l2sp"]  # as written before the key was added
+    torch.save(ckpt, tmp_path / "run" / "last.pt")
+    assert train(cfg, tmp_path / "run", resume=True, progress=False)["epochs"] == cfg.train.epochs

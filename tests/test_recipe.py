@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "timit"
-TINY = ("train.epochs=1 model.hidden=16 model.layers=1 model.conv_channels=16 data.batch_seconds=8 "
-        "decode.beam_size=4")
+TINY = "model.hidden=16 model.layers=1 model.conv_channels=16 data.batch_seconds=8 decode.beam_size=4"
 
 
 def run_recipe(*args, timeout=600):
@@ -42,17 +41,20 @@ def check_outputs(exp, data, runs):
 @pytest.mark.slow
 def test_run_sh_end_to_end(tmp_path):
     corpus, data, exp = tmp_path / "corpus", tmp_path / "data", tmp_path / "exp"
+    # the default front-ends: fixed and learnable log-mel and MFCC
     out = run_recipe("--corpus_dir", str(corpus), "--corpus_opts", "--tiny", "--data_dir", str(data),
-                     "--exp_dir", str(exp), "--seeds", "1", "--overrides", TINY)
-    runs = ["mfcc_seed1", "kaleido_seed1"]
+                     "--exp_dir", str(exp), "--seeds", "1", "--epochs", "1", "--overrides", TINY)
+    runs = ["fbank_seed1", "kaleido_fbank_seed1", "mfcc_seed1", "kaleido_seed1"]
     text = check_outputs(exp, data, runs)
-    assert "| mfcc | 1 |" in out and "| kaleido | 1 |" in out  # the table is printed
+    assert all(f"| {run[:-6]} | 1 |" in out for run in runs)  # the table is printed
+    # the paired differences: each learnable front-end against its fixed twin (and the best fixed one)
+    assert "| kaleido | mfcc (twin" in text and "| kaleido_fbank | fbank (twin" in text
     for run in runs:  # each run's progress on the console, from its status.txt
         assert re.search(rf"^\[[0-9:]{{8}}\] (.* \| )?{run}: epoch 1/1, dev PER [0-9.]+%, done( \| |$)", out, re.M), out
     assert (exp / "plots" / "kmatrix_kaleido_seed1.png").is_file()
     # every stage skips work already done: a second run retrains nothing
     out2 = run_recipe("--corpus_dir", str(corpus), "--corpus_opts", "--tiny", "--data_dir", str(data), "--exp_dir",
-                      str(exp), "--seeds", "1", "--overrides", TINY, "--stop_stage", "2")
+                      str(exp), "--seeds", "1", "--epochs", "1", "--overrides", TINY, "--stop_stage", "2")
     assert "already complete" in out2 and "up to date" in out2
     assert all("nothing to do" in (exp / run / "train.log").read_text() for run in runs)
 
@@ -60,12 +62,15 @@ def test_run_sh_end_to_end(tmp_path):
 def test_help():
     out = subprocess.run(["bash", str(RECIPE / "run.sh"), "--help"], capture_output=True, text=True, check=True)
     for opt in ("--stage", "--stop_stage", "--timit", "--exp_dir", "--config", "--seeds", "--frontends",
-                "--device"):
+                "--device", "--condition", "--epochs"):
         assert opt in out.stdout
 
 
 @pytest.mark.parametrize("args, message", [
     (["--bogus", "1"], "unknown option --bogus"),
+    (["--condition", "noisy"], "--condition must be standard or hard, got 'noisy'"),
+    (["--epochs", "many"], "--epochs must be a positive integer"),
+    (["--frontends", "mfcc_nope", "--stop_stage", "1"], "mini_mfcc_nope.yaml does not exist"),
     (["--timit", "/nonexistent/timit", "--stop_stage", "1"], "does not exist"),
     (["--stage", "2", "--stop_stage", "2", "--frontends", "mfcc", "--seeds", "1", "--overrides", "train.epocs=1"],
      "unknown config key 'train.epocs'"),

@@ -49,6 +49,9 @@ class OptimConfig:
     weight_decay: float = 0.0       # decoupled (AdamW); never applied to biases or normalisation gains
     frontend_lr: float = 1e-3       # the front-end's own param group
     frontend_weight_decay: float = 0.0  # never applied to parameters flagged _no_weight_decay (twiddles)
+    frontend_l2sp: float = 0.0      # L2-SP: loss += w / 2 * sum |p - p_init|^2 over the front-end's parameters
+    frontend_freeze_epochs: float = 0.0   # the front-end's rate is 0 for this many epochs (released after)
+    frontend_release_epochs: float = 0.0  # then it rises linearly to the schedule's over this many epochs
     grad_clip: float = 5.0          # max global gradient norm
     warmup_epochs: float = 1.0      # linear warmup, then cosine decay to min_lr_ratio * lr
     min_lr_ratio: float = 0.05

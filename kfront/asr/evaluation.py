@@ -19,9 +19,9 @@ from .builder import load_model, set_threads
 from .data import PhoneVocab, UtteranceDataset
 from .inference import decode_dataset, eval_loader
 from .layout import decode_dir
-from .score import format_alignment, score_corpus
+from .score import ErrorCounts, format_alignment, parse_alignment_counts, score_corpus
 
-__all__ = ["decode_split", "score_split", "read_hyps"]
+__all__ = ["decode_split", "score_split", "read_hyps", "read_utterance_counts"]
 
 
 def decode_split(exp_dir, manifest, split: str, checkpoint: str = "best.pt", tag: Optional[str] = None,
@@ -87,3 +87,15 @@ def score_split(decode_folder, manifest) -> Dict[str, float]:
                  "\n".join(format_alignment(uid, alignments[uid]) for uid in sorted(alignments)).encode())
     atomic_write(folder / "per.json", (json.dumps(result, indent=1) + "\n").encode())
     return result
+
+
+def read_utterance_counts(decode_folder) -> Dict[str, ErrorCounts]:
+    """Each utterance's error counts in a scored decoding folder (from its ``alignments.txt``).
+
+    Raises:
+        FileNotFoundError: the folder has not been scored (naming the file).
+    """
+    path = Path(decode_folder) / "alignments.txt"
+    if not path.is_file():
+        raise FileNotFoundError(f"{str(path)!r} does not exist; score the decoding first")
+    return parse_alignment_counts(path.read_text())

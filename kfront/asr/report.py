@@ -1,8 +1,9 @@
 """The results of a set of experiments as a Markdown table and plots.
 
-An experiment folder is expected as ``<exp>/<frontend>_seed<seed>/`` with ``summary.json`` and ``log.csv``
-(written by training) and ``decode_{dev,test,test_init}/per.json`` (written by scoring); the names are
-:mod:`~kfront.asr.layout`'s.
+An experiment folder is expected as ``<exp>/<frontend>_seed<seed>/`` with ``config.yaml``, ``summary.json`` and
+``log.csv`` (written by training) and ``decode_{dev,test,test_init}/{per.json,alignments.txt}`` (written by
+scoring); the names are :mod:`~kfront.asr.layout`'s. Besides the table of runs, the report pairs every learnable
+front-end with its fixed twin and the best fixed front-end (:mod:`~kfront.asr.compare`).
 """
 from __future__ import annotations
 
@@ -13,10 +14,14 @@ import statistics
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
+import yaml
+
 from .._atomic import atomic_write
+from .compare import Comparison, paired_comparisons
 from .layout import decode_dir, parse_run_dir
 
-__all__ = ["collect_runs", "results_table", "plot_learning_curves", "plot_frontends", "write_report"]
+__all__ = ["collect_runs", "results_table", "paired_table", "plot_learning_curves", "plot_frontends",
+           "write_report"]
 
 
 def _read_json(path: Path) -> Optional[Dict[str, Any]]:
@@ -27,7 +32,13 @@ def _read_log(path: Path) -> List[Dict[str, float]]:
     if not path.is_file():
         return []
     with open(path, newline="") as f:
-        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+        # an empty cell: a column added after the row was written (a run resumed across versions)
+        return [{k: float(v) if v != "" else math.nan for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def _frontend_block(run_dir: Path) -> Dict[str, Any]:
+    path = run_dir / "config.yaml"
+    return (yaml.safe_load(path.read_text()) or {}).get("frontend", {}) if path.is_file() else {}
 
 
 def collect_runs(exp_dir, frontends: Optional[Sequence[str]] = None,
@@ -52,6 +63,7 @@ def collect_runs(exp_dir, frontends: Optional[Sequence[str]] = None,
         shares = [h["frontend_share"] for h in history if not math.isnan(h.get("frontend_share", math.nan))]
         runs.append({
             "dir": d, "frontend": fe, "seed": seed, "summary": summary, "drift": _kmatrix_drift(d, summary),
+            "frontend_block": _frontend_block(d),
             "dev": _read_json(decode_dir(d, "dev") / "per.json"),
             "test": _read_json(decode_dir(d, "test") / "per.json"),
             "test_init": _read_json(decode_dir(d, "test", "init") / "per.json"), "history": history,
@@ -120,6 +132,54 @@ def results_table(runs: List[Dict[str, Any]]) -> str:
             f"{_fmt(statistics.mean(times), 0) if times else '–'} s | "
             f"{_fmt(100 * statistics.mean(shares), 1) if shares else '–'} % |")
     return "\n".join(lines) + "\n"
+
+
+def _verdict(c: Comparison) -> str:
+    d = c.difference
+    if d.inside_noise:
+        return "inside the noise"
+    return f"{c.learnable} better" if d.high < 0 else f"{c.learnable} worse"
+
+
+def paired_table(comparisons: List[Comparison], split: str, columns=("learnable", "fixed")) -> str:
+    """A Markdown table of the paired differences on one split, first minus second front-end, in PER points.
+
+    ``columns`` names the two sides in the header (``("A", "B")`` for any two front-ends).
+    """
+    rows = [c for c in comparisons if c.split == split]
+    if not rows:
+        return ""
+    a, b = columns
+    lines = [f"| {a} | against | seeds | PER % per seed ({a} / {b}) | mean difference | "
+             f"{round(100 * rows[0].difference.level)} % interval | {a} better on | verdict |",
+             "|---|---|---|---|---|---|---|---|"]
+    for c in rows:
+        d = c.difference
+        pairs = ", ".join(f"{s}: {x:.2f} / {y:.2f}" for s, x, y in zip(c.seeds, d.per_a, d.per_b))
+        against = f"{c.fixed} ({c.relation})" if c.relation else c.fixed
+        lines.append(f"| {c.learnable} | {against} | {len(c.seeds)} | {pairs} | {d.mean:+.2f} | "
+                     f"[{d.low:+.2f}, {d.high:+.2f}] | {d.a_better} of {len(c.seeds)} seeds | {_verdict(c)} |")
+    return "\n".join(lines) + "\n"
+
+
+def _paired_section(runs: List[Dict[str, Any]]) -> str:
+    comparisons = paired_comparisons(runs)
+    if not comparisons:
+        return ""
+    names = {"test": "core test", "dev": "dev"}
+    text = "\n## Paired differences: learnable front-end minus fixed front-end (PER points)\n"
+    for split in ("test", "dev"):
+        table = paired_table(comparisons, split)
+        if table:
+            text += f"\n{names[split]}:\n\n{table}"
+    n = comparisons[0].difference.resamples
+    text += ("\nNegative: the learnable front-end makes fewer errors. A pair shares its seed: the same batches in "
+             "the same order and, where both front-ends give as many features, the same initial recognizer. "
+             f"Interval: percentile bootstrap, {n} resamples (seeded), each drawing the seeds and the utterances "
+             "with replacement, the same draw for both front-ends and the same utterances for every seed; "
+             "'inside the noise': the interval holds 0. The twin is the fixed front-end the learnable one equals "
+             "at initialisation; the best fixed front-end has the lowest mean dev PER.\n")
+    return text
 
 
 def plot_learning_curves(runs: List[Dict[str, Any]], path) -> None:
@@ -194,6 +254,7 @@ def write_report(exp_dir, out_md, frontends: Optional[Sequence[str]] = None,
     text += "K drift: relative Frobenius distance of the trained K-matrix from its initialisation (the DFT). "
     text += "Front-end share: time in the front-end's forward and backward over the whole training step "
     text += "(median over epochs).\n"
+    text += _paired_section(runs)
     text += "\nPlots: " + ", ".join(str(p.relative_to(out_md.parent)) for p in [plots / "learning_curves.png"]
                                     + fe_plots) + "\n"
     atomic_write(out_md, text.encode())

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
-__all__ = ["ErrorCounts", "align", "count_errors", "score_corpus", "format_alignment"]
+__all__ = ["ErrorCounts", "align", "count_errors", "score_corpus", "format_alignment", "parse_alignment_counts"]
 
 # One aligned pair: (op, ref token or None, hyp token or None); op is "C", "S", "D" or "I".
 AlignedPair = Tuple[str, Optional[str], Optional[str]]
@@ -126,3 +127,23 @@ def format_alignment(uid: str, alignment: Sequence[AlignedPair]) -> str:
         op_line.append((op if op != "C" else "").ljust(w))
     head = f"{uid}  N={c.ref} S={c.sub} D={c.dels} I={c.ins} PER={c.per:.1f}"
     return "\n".join([head] + [" ".join(x).rstrip() for x in (ref_line, hyp_line, op_line)]) + "\n"
+
+
+# The head line of a block of format_alignment: "<uid>  N=.. S=.. D=.. I=.. PER=..".
+_HEAD = re.compile(r"(?P<uid>\S+)  N=(?P<ref>\d+) S=(?P<sub>\d+) D=(?P<dels>\d+) I=(?P<ins>\d+) PER=\S+")
+
+
+def parse_alignment_counts(text: str) -> Dict[str, ErrorCounts]:
+    """Each utterance's counts, read back from the head lines of :func:`format_alignment` blocks.
+
+    Raises:
+        ValueError: an utterance appears twice (naming it).
+    """
+    out: Dict[str, ErrorCounts] = {}
+    for line in text.splitlines():
+        m = _HEAD.fullmatch(line)
+        if m:
+            if m["uid"] in out:
+                raise ValueError(f"utterance {m['uid']!r} appears twice in the alignments")
+            out[m["uid"]] = ErrorCounts(int(m["ref"]), int(m["sub"]), int(m["dels"]), int(m["ins"]))
+    return out

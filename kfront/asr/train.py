@@ -4,7 +4,8 @@ One call of :func:`train` runs (or resumes) one experiment in one folder:
 
     config.yaml   the resolved config
     init.pt       the weights at initialisation (the untrained baseline; the front-end's starting point)
-    last.pt       everything needed to resume, written atomically after every epoch
+    last.pt       everything needed to resume, written atomically after every epoch (with L2-SP, the
+                  front-end's starting values it pulls toward)
     best.pt       the weights with the lowest dev PER so far
     log.csv       one row per epoch (rebuilt from the checkpoint's history, so it never disagrees with it)
     summary.json  best dev PER and epoch, training time, the front-end's parameter count
@@ -35,18 +36,18 @@ from .._atomic import atomic_write
 from ..timit.manifest import read_manifest
 from .builder import build_model, frontend_parameter_count, set_threads
 from .checkpoint import atomic_save, load_checkpoint, write_csv_atomic
-from .config import Config, config_to_dict, save_config
+from .config import Config, config_from_dict, config_to_dict, save_config
 from .data import BucketBatchSampler, PhoneVocab, UtteranceDataset, collate
 from .distributed import DistInfo, all_gather_objects, cleanup_distributed, parameter_digest, setup_distributed
 from .inference import eval_loader, evaluate
-from .optim import WarmupCosine, make_optimizer
+from .optim import InitAnchor, WarmupCosine, make_optimizer
 
 __all__ = ["train", "TrainingInterrupted"]
 
 log = logging.getLogger(__name__)
 
 LOG_FIELDS = ["epoch", "train_loss", "dev_loss", "dev_per", "dev_sub", "dev_del", "dev_ins", "lr", "epoch_seconds",
-              "train_seconds", "frontend_share", "best"]
+              "train_seconds", "frontend_share", "best", "frontend_lr", "frontend_penalty"]
 # Keys that may differ between a run and its resumption: where it runs, not what it computes.
 _RESUME_MAY_DIFFER = {"train.device", "train.num_threads", "data.num_workers", "data.preload", "data.dir"}
 
@@ -68,7 +69,8 @@ def _flatten(d: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
 
 
 def _check_same_config(saved: Dict[str, Any], cfg: Config, path: Path) -> None:
-    a, b = _flatten(saved), _flatten(config_to_dict(cfg))
+    # A key the saved config lacks (written before the key existed) has its default: what that run trained with.
+    a, b = _flatten(config_to_dict(config_from_dict(saved))), _flatten(config_to_dict(cfg))
     diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k) and k not in _RESUME_MAY_DIFFER)
     if diff:
         raise ValueError(f"cannot resume from {str(path)!r}: its config differs in {diff} "
@@ -94,13 +96,15 @@ def _sync(device: torch.device) -> float:
     return time.perf_counter()
 
 
-def _train_step(model, ddp, batch, vocab, optimizer, grad_clip, device, split: bool):
-    """One optimiser step. Returns (loss, seconds in the front-end, seconds in total).
+def _train_step(model, ddp, batch, vocab, optimizer, grad_clip, device, split: bool,
+                anchor: Optional[InitAnchor] = None):
+    """One optimiser step. Returns (CTC loss, seconds in the front-end, seconds in total).
 
     With ``split``, the front-end's forward and backward are run (and timed) apart from the rest: the features
     are detached, the recognizer's backward yields their gradient, which is then pushed through the front-end.
     The gradients are the same as in one backward pass. Under data parallelism one pass is needed (DDP's gradient
-    hooks expect it), and nothing is timed apart.
+    hooks expect it), and nothing is timed apart. The ``anchor``'s L2-SP penalty, when given, adds its gradient
+    to the front-end's (in the front-end's time).
     """
     t0 = _sync(device)
     if split:
@@ -114,12 +118,14 @@ def _train_step(model, ddp, batch, vocab, optimizer, grad_clip, device, split: b
     loss = F.ctc_loss(log_probs.transpose(0, 1), batch.labels, out_lens, batch.label_lengths,
                       blank=vocab.blank, reduction="mean", zero_infinity=True)
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    (loss if split or anchor is None else loss + anchor.penalty()).backward()
     fe_seconds = float("nan")
     if split:
         t2 = _sync(device)
         if fe_grad:
             feats.backward(feats_in.grad)
+        if anchor is not None:
+            anchor.penalty().backward()
         t3 = _sync(device)
         fe_seconds = (t1 - t0) + (t3 - t2)
     torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
@@ -169,6 +175,7 @@ class _Run:
     n_train: int
     n_dev: int
     frontend_params: int
+    anchor: Optional[InitAnchor]  # L2-SP toward the front-end's starting values, or None
 
 
 @dataclass
@@ -208,7 +215,8 @@ def _train(cfg: Config, exp_dir: Path, resume: bool, crash_after_steps: Optional
         dev = evaluate(run.model, run.dev_loader, run.vocab, run.dev_refs, info.device, info)
         train_loss = sum(all_gather_objects(loss, info)) / info.world_size
         is_best = _record_epoch(state, train_loss, dev, frontend_share, time.perf_counter() - t_epoch,
-                                run.optimizer.param_groups[0]["lr"])
+                                run.optimizer.param_groups[0]["lr"], _frontend_lr(run.optimizer),
+                                run.anchor.penalty().item() if run.anchor is not None else 0.0)
         summary = _summary(state, run, cfg, info)
         rng = all_gather_objects(_rng_state(info.device), info)
         if info.is_main:
@@ -252,9 +260,11 @@ def _build(cfg: Config, info: DistInfo) -> _Run:
 
     optimizer = make_optimizer(model, cfg.optim)
     schedule = WarmupCosine(optimizer, cfg.train.epochs, cfg.optim.warmup_epochs, cfg.optim.min_lr_ratio)
+    # Made from the freshly built front-end; a resumed run replaces its values with the saved ones.
+    anchor = InitAnchor(model.frontend, cfg.optim.frontend_l2sp) if cfg.optim.frontend_l2sp > 0 else None
     return _Run(model, vocab, sampler, train_loader, dev_loader,
                 {e["id"]: e["phones39"].split() for e in dev_entries}, optimizer, schedule, len(train_set),
-                len(dev_set), frontend_parameter_count(model))
+                len(dev_set), frontend_parameter_count(model), anchor)
 
 
 def _start(run: _Run, cfg: Config, exp_dir: Path, info: DistInfo) -> _State:
@@ -274,6 +284,8 @@ def _restore(run: _Run, ckpt: Dict[str, Any], exp_dir: Path, info: DistInfo) -> 
     run.model.load_state_dict(ckpt["model"])
     run.optimizer.load_state_dict(ckpt["optimizer"])
     run.schedule.load_state_dict(ckpt["schedule"])
+    if run.anchor is not None:
+        run.anchor.load_state_dict(ckpt["frontend_anchor"])
     if len(ckpt["rng"]) != info.world_size:
         log.warning("%s was written by %d processes, resumed by %d: random streams restart from rank 0's",
                     exp_dir / "last.pt", len(ckpt["rng"]), info.world_size)
@@ -302,7 +314,7 @@ def _train_epoch(run: _Run, ddp, epoch: int, cfg: Config, info: DistInfo, progre
     for i, batch in enumerate(it):
         run.schedule.set_progress(epoch + i / n_batches)
         loss, fe_s, total_s = _train_step(run.model, ddp, batch.to(info.device), run.vocab, run.optimizer,
-                                          cfg.optim.grad_clip, info.device, split_frontend)
+                                          cfg.optim.grad_clip, info.device, split_frontend, run.anchor)
         loss_sum += loss
         fe_time += fe_s
         step_time += total_s
@@ -314,8 +326,15 @@ def _train_epoch(run: _Run, ddp, epoch: int, cfg: Config, info: DistInfo, progre
     return loss_sum / max(n_batches, 1), share, steps
 
 
+def _frontend_lr(optimizer: torch.optim.Optimizer) -> float:
+    """The front-end's current rate (its groups share it), ``nan`` when nothing in it learns."""
+    rates = [g["lr"] for g in optimizer.param_groups if g["name"].startswith("frontend")]
+    return rates[0] if rates else float("nan")
+
+
 def _record_epoch(state: _State, train_loss: float, dev: Dict[str, float], frontend_share: float,
-                  epoch_seconds: float, lr: float) -> bool:
+                  epoch_seconds: float, lr: float, frontend_lr: float = float("nan"),
+                  frontend_penalty: float = 0.0) -> bool:
     """Append the epoch's row to the history and move the best so far; returns whether this epoch is the best."""
     state.epoch += 1
     is_best = dev["per"] < state.best_per
@@ -326,7 +345,8 @@ def _record_epoch(state: _State, train_loss: float, dev: Dict[str, float], front
         "epoch": state.epoch, "train_loss": round(train_loss, 4), "dev_loss": round(dev["loss"], 4),
         "dev_per": round(dev["per"], 3), "dev_sub": dev["sub"], "dev_del": dev["del"], "dev_ins": dev["ins"],
         "lr": lr, "epoch_seconds": round(epoch_seconds, 2), "train_seconds": round(epoch_seconds + previous, 2),
-        "frontend_share": frontend_share, "best": int(is_best),
+        "frontend_share": frontend_share, "best": int(is_best), "frontend_lr": frontend_lr,
+        "frontend_penalty": frontend_penalty,
     })
     return is_best
 
@@ -344,10 +364,13 @@ def _save(run: _Run, state: _State, summary: Dict[str, Any], rng: List[Dict[str,
     if is_best:
         atomic_save({"model": run.model.state_dict(), "config": config, "n_classes": n_classes,
                      "epoch": state.epoch, "dev_per": state.best_per}, exp_dir / "best.pt")
-    atomic_save({"model": run.model.state_dict(), "optimizer": run.optimizer.state_dict(),
-                 "schedule": run.schedule.state_dict(), "rng": rng, "epoch": state.epoch, "best_per": state.best_per,
-                 "best_epoch": state.best_epoch, "history": state.history, "summary": summary, "config": config,
-                 "n_classes": n_classes}, exp_dir / "last.pt")
+    last = {"model": run.model.state_dict(), "optimizer": run.optimizer.state_dict(),
+            "schedule": run.schedule.state_dict(), "rng": rng, "epoch": state.epoch, "best_per": state.best_per,
+            "best_epoch": state.best_epoch, "history": state.history, "summary": summary, "config": config,
+            "n_classes": n_classes}
+    if run.anchor is not None:
+        last["frontend_anchor"] = run.anchor.state_dict()
+    atomic_save(last, exp_dir / "last.pt")
     write_csv_atomic(state.history, exp_dir / "log.csv", LOG_FIELDS)
     atomic_write(exp_dir / "summary.json", (json.dumps(summary, indent=1) + "\n").encode())
 
