@@ -7,13 +7,15 @@
 
 #include <limits>
 #include <optional>
+#include <string>
 
 #include "butterfly_problem.h"
 
 namespace kfront {
 
-// twiddle: (nstacks, nblocks, log2 n, n/2, 2, 2); x: (batch, nstacks, n), same device, and the same dtype or,
-// with a complex twiddle, real of the same precision (a real input; the output is complex).
+// twiddle: (nstacks, nblocks, log2 n, n/2, 2, 2); x: (batch, nstacks, L) with 1 <= L <= n, rows shorter than n
+// standing for themselves zero-padded at the end to n; same device, and the same dtype or, with a complex
+// twiddle, real of the same precision (a real input; the output is complex).
 inline void check_butterfly_inputs(const at::Tensor& twiddle, const at::Tensor& x, const char* op) {
   TORCH_CHECK_VALUE(twiddle.dim() == 6 && twiddle.size(4) == 2 && twiddle.size(5) == 2, op,
                     ": twiddle must have shape (nstacks, nblocks, log2 n, n/2, 2, 2), got ", twiddle.sizes());
@@ -22,9 +24,11 @@ inline void check_butterfly_inputs(const at::Tensor& twiddle, const at::Tensor& 
                         twiddle.size(1) <= std::numeric_limits<int>::max(),
                     op, ": twiddle shape ", twiddle.sizes(), " is inconsistent: dimension 3 must be n/2 = ",
                     "2^(log2 n - 1) with 1 <= log2 n <= ", kMaxLogN);
-  TORCH_CHECK_VALUE(x.dim() == 3 && x.size(1) == twiddle.size(0) && x.size(2) == (int64_t{1} << log_n), op,
-                    ": x must have shape (batch, nstacks, n) = (batch, ", twiddle.size(0), ", ",
-                    int64_t{1} << log_n, ") for twiddle ", twiddle.sizes(), ", got ", x.sizes());
+  const int64_t n = int64_t{1} << log_n;
+  TORCH_CHECK_VALUE(x.dim() == 3 && x.size(1) == twiddle.size(0) && x.size(2) >= 1 && x.size(2) <= n, op,
+                    ": x must have shape (batch, nstacks, n) = (batch, ", twiddle.size(0), ", ", n, ") for twiddle ",
+                    twiddle.sizes(), ", or rows of 1 <= L < n samples, zero-padded to n: (batch, ", twiddle.size(0),
+                    ", L); got ", x.sizes(), x.dim() == 3 ? " (L = " + std::to_string(x.size(2)) + ")" : "");
   TORCH_CHECK_VALUE(twiddle.scalar_type() == x.scalar_type() ||
                         (twiddle.is_complex() && x.scalar_type() == c10::toRealValueType(twiddle.scalar_type())),
                     op, ": x must have the dtype of twiddle or, with a complex twiddle, its real counterpart; got ",
@@ -40,32 +44,35 @@ inline void check_butterfly_dtype(const at::Tensor& twiddle, const char* op) {
                     op, ": the compiled kernels support float32, float64, complex64 and complex128, got ", st);
 }
 
-// grad: the gradient of the output, which has the shape of x and the dtype of twiddle.
+// grad: the gradient of the output, (batch, nstacks, n) (x's shape when L = n), with the dtype of twiddle.
 inline void check_butterfly_grad(const at::Tensor& grad, const at::Tensor& twiddle, const at::Tensor& x,
                                  const char* op) {
-  TORCH_CHECK_VALUE(grad.sizes() == x.sizes(), op, ": grad must have the shape of x ", x.sizes(), ", got ",
-                    grad.sizes());
+  const int64_t n = 2 * twiddle.size(3);
+  TORCH_CHECK_VALUE(grad.dim() == 3 && grad.size(0) == x.size(0) && grad.size(1) == x.size(1) && grad.size(2) == n,
+                    op, ": grad must have the shape of the output (batch, nstacks, n) = (", x.size(0), ", ",
+                    x.size(1), ", ", n, "), got ", grad.sizes());
   TORCH_CHECK_VALUE(grad.scalar_type() == twiddle.scalar_type(), op, ": grad must have the dtype of the output (",
                     twiddle.scalar_type(), "), got ", grad.scalar_type());
   TORCH_CHECK_VALUE(grad.device() == x.device(), op, ": grad is on ", grad.device(), " but x is on ", x.device());
 }
 
 // The power ops: |y|^2 of the first k outputs (k <= nstacks * n), or with a separation (2, k) of coefficients
-// (2 <= k <= n + 1) |X|^2 of the separated first k - 1; the twiddle is complex.
+// (2 <= k <= n + 1) |X|^2 of the separated first k - 1; the twiddle is complex. Checks twiddle and x first
+// (check_butterfly_inputs): n is the twiddle's.
 inline void check_power_args(const at::Tensor& twiddle, const at::Tensor& x, int64_t k,
                              const std::optional<at::Tensor>& separation, const char* op) {
+  check_butterfly_inputs(twiddle, x, op);
   TORCH_CHECK_VALUE(twiddle.is_complex(), op, ": the power is taken of complex outputs: twiddle must be complex, got ",
                     twiddle.scalar_type());
-  TORCH_CHECK_VALUE(x.dim() == 3, op, ": x must be (batch, nstacks, n), got ", x.sizes());
+  const int64_t n = 2 * twiddle.size(3);
   if (!separation.has_value()) {
-    TORCH_CHECK_VALUE(k >= 0 && k <= x.size(1) * x.size(2), op, ": k must lie in [0, nstacks * n] = [0, ",
-                      x.size(1) * x.size(2), "], got ", k);
+    TORCH_CHECK_VALUE(k >= 0 && k <= x.size(1) * n, op, ": k must lie in [0, nstacks * n] = [0, ", x.size(1) * n,
+                      "], got ", k);
     return;
   }
   const at::Tensor& s = *separation;
-  TORCH_CHECK_VALUE(s.dim() == 2 && s.size(0) == 2 && s.size(1) == k && k >= 2 && k - 1 <= x.size(2), op,
-                    ": separation must be (2, k) with 2 <= k <= n + 1 (k = ", k, ", n = ", x.size(2), "), got ",
-                    s.sizes());
+  TORCH_CHECK_VALUE(s.dim() == 2 && s.size(0) == 2 && s.size(1) == k && k >= 2 && k - 1 <= n, op,
+                    ": separation must be (2, k) with 2 <= k <= n + 1 (k = ", k, ", n = ", n, "), got ", s.sizes());
   TORCH_CHECK_VALUE(s.scalar_type() == twiddle.scalar_type() && s.device() == twiddle.device(), op,
                     ": separation must have the twiddle's dtype and device, got ", s.scalar_type(), " on ", s.device());
 }

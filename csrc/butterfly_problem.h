@@ -3,6 +3,10 @@
 //
 //   twiddle (nstacks, nblocks, log_n, n/2, 2, 2), x (batch, nstacks, n), n = 2^log_n
 //
+// The ops also take rows of L < n samples, x (batch, nstacks, L), standing for themselves zero-padded to n; a
+// Problem is always of whole n-sample frames: the CPU kernels read short rows into zero-padded tiles (their Job
+// carries L), the CUDA binding pads them before its kernels.
+//
 // Block b applies its log_n layers with increasing strides 1, 2, ..., n/2 when increasing_stride xor (b odd),
 // else with decreasing ones. nblocks = 0 is the identity.
 #pragma once

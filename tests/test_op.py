@@ -1,9 +1,9 @@
 """The compiled butterfly op against the pure-PyTorch reference, the same tests on every device it is built for.
 
 ``sample_inputs(device)`` lists the problems (n = 2 ... 4096, every dtype, both stride orders, several blocks and
-stacks, real input, partial tiles); every test runs once per device, skipped where that device has no compiled
-op (on a machine without a GPU, the CUDA runs skip; ``tests/test_cuda_emulation.py`` runs the CUDA kernels' code
-on the CPU). Outputs and gradients are compared with the float64 reference; memory the op's outputs are about
+stacks, real input, partial tiles, rows of L < n samples read as if zero-padded to n); every test runs once per
+device, skipped where that device has no compiled op (on a machine without a GPU, the CUDA runs skip;
+``tests/test_cuda_emulation.py`` runs the CUDA kernels' code on the CPU). Outputs and gradients are compared with the float64 reference; memory the op's outputs are about
 to get is first filled with NaN (a caching allocator hands a freed block to the next allocation of that size),
 so an element the kernels never write shows up. CUDA-only checks (launch knobs, repeatability) are in
 ``tests/test_cuda_op.py``.
@@ -13,6 +13,7 @@ import math
 
 import pytest
 import torch
+from torch import nn
 
 from kfront.core import butterfly_multiply, butterfly_multiply_reference, randn_twiddle
 
@@ -35,8 +36,8 @@ def _short(dtype) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Sample:
-    """One problem: twiddle (nstacks, nblocks, log2 n, n/2, 2, 2) and x (batch, nstacks, n) of `dtype` on `device`,
-    drawn from `seed` on the CPU (so every device gets the same values) when asked for."""
+    """One problem: twiddle (nstacks, nblocks, log2 n, n/2, 2, 2) and x (batch, nstacks, L) of `dtype` on `device`,
+    drawn from `seed` on the CPU (so every device gets the same values) when asked for; L = `length`, n if None."""
     name: str
     nstacks: int
     nblocks: int
@@ -46,6 +47,7 @@ class Sample:
     increasing_stride: bool
     seed: int
     device: str
+    length: int | None = None
 
     @property
     def twiddle(self) -> torch.Tensor:
@@ -53,7 +55,7 @@ class Sample:
 
     @property
     def x(self) -> torch.Tensor:
-        return _frames((self.batch, self.nstacks, self.n), self.dtype, self.seed + 1, self.device)
+        return _frames((self.batch, self.nstacks, self.length or self.n), self.dtype, self.seed + 1, self.device)
 
 
 def _twiddle(nstacks, nblocks, n, dtype, seed=0, device="cpu"):
@@ -70,11 +72,14 @@ def _frames(shape, dtype, seed, device):
 # every fill); 37 frames are full CPU tiles plus a partial one. From n = 1024 on (where the float64 reference is
 # slow) a few frames: a partial tile.
 CONFIGS = [(1, 1, True, 37), (1, 1, False, 37), (2, 2, False, None), (3, 1, False, None), (1, 2, True, None)]
+# Rows shorter than n: (n, lengths). The lengths cover 1, n - 1, a single partial SIMD vector of values, whole
+# vectors plus a partial one, and the Bluestein sizes of the front-end (400 of 1024, 200 of 512).
+SHORT_ROWS = [(2, (1,)), (8, (1, 5, 7)), (64, (1, 17, 33, 63)), (512, (1, 200, 511)), (1024, (400, 1023))]
 
 
 def sample_inputs(device: str) -> list[Sample]:
     """The problems every device's op is checked on: n = 2 ... 4096 in every dtype and configuration, then
-    several blocks and stacks at sizes with one and with two CPU cache-blocking phases."""
+    several blocks and stacks at sizes with one and with two CPU cache-blocking phases, then rows of L < n."""
     samples = []
     for log_n in range(1, 13):
         n = 1 << log_n
@@ -92,6 +97,13 @@ def sample_inputs(device: str) -> list[Sample]:
                         samples.append(Sample(f"stacks-n{n}-{_short(dtype)}-b{nblocks}-s{nstacks}-"
                                               f"{'inc' if inc else 'dec'}", nstacks, nblocks, n, dtype, 21, inc,
                                               n + nblocks, device))
+    for n, lengths in SHORT_ROWS:
+        for length in lengths:
+            for dtype in DTYPES:
+                for nblocks, nstacks, inc in ((1, 1, True), (2, 2, False)):
+                    samples.append(Sample(f"short-n{n}-L{length}-{_short(dtype)}-b{nblocks}-s{nstacks}-"
+                                          f"{'inc' if inc else 'dec'}", nstacks, nblocks, n, dtype,
+                                          37 if n < 1024 else 5, inc, n + length + nblocks, device, length))
     return samples
 
 
@@ -116,22 +128,25 @@ def _compare(name, got, want, seed=""):
 
 def _check_against_reference(twiddle, x, increasing_stride, seed=0):
     """Forward and gradients (x and twiddle) of the compiled op through the public butterfly_multiply equal the
-    float64 reference's; x may be real with a complex twiddle and have any batch shape."""
-    device = x.device
+    float64 reference's on x zero-padded to n; x may be real with a complex twiddle, have rows of L <= n
+    samples and any batch shape."""
+    device, n = x.device, 2 * twiddle.shape[3]
     tw_c, x_c = twiddle.clone().requires_grad_(), x.clone().requires_grad_()
     tw_r = twiddle.to(WIDE[twiddle.dtype]).requires_grad_()
     x_r = x.to(WIDE[x.dtype]).requires_grad_()
-    out_like = torch.empty(x.shape, dtype=twiddle.dtype)
+    x_padded = nn.functional.pad(x_r, (0, n - x.shape[-1]))  # (..., nstacks, n): the padding made explicit
+    out_like = torch.empty((*x.shape[:-1], n), dtype=twiddle.dtype)
     _poison(device, out_like)
     out_c = butterfly_multiply(tw_c, x_c, increasing_stride)
-    out_r = butterfly_multiply_reference(tw_r, x_r.reshape(-1, *x.shape[-2:]), increasing_stride).reshape(out_like.shape)
-    assert out_c.dtype == twiddle.dtype and out_c.shape == x.shape
+    out_r = butterfly_multiply_reference(tw_r, x_padded.reshape(-1, *x_padded.shape[-2:]),
+                                         increasing_stride).reshape(out_like.shape)
+    assert out_c.dtype == twiddle.dtype and out_c.shape == out_like.shape
     _compare("output", out_c, out_r.detach())
     grad = torch.randn(out_like.shape, dtype=twiddle.dtype, generator=torch.Generator().manual_seed(seed + 1))
     _poison(device, twiddle, x)
     out_c.backward(grad.to(device))
     out_r.backward(grad.to(device, out_r.dtype))
-    assert x_c.grad.dtype == x.dtype
+    assert x_c.grad.dtype == x.dtype and x_c.grad.shape == x.shape
     _compare("grad x", x_c.grad, x_r.grad)
     _compare("grad twiddle", tw_c.grad, tw_r.grad)
 
@@ -148,6 +163,9 @@ def test_matches_reference(device, index):
 
 REAL_INPUT = [(1, 1, 1, True), (3, 1, 2, False), (6, 2, 1, True), (9, 1, 1, False), (9, 2, 2, True),
               (9, 3, 1, False), (12, 1, 1, True)]
+# (log_n, nblocks, nstacks, increasing_stride, L): real rows shorter than n (the front-end's frames).
+REAL_SHORT_ROWS = [(1, 1, 1, True, 1), (3, 1, 2, False, 5), (5, 2, 1, True, 1), (6, 1, 1, False, 7),
+                   (9, 2, 2, True, 200), (9, 1, 1, False, 511), (10, 2, 1, False, 400), (10, 1, 2, True, 1023)]
 
 
 @pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128], ids=_short)
@@ -159,6 +177,31 @@ def test_real_input_matches_reference(device, log_n, nblocks, nstacks, increasin
     n, real = 1 << log_n, torch.empty(0, dtype=dtype).real.dtype
     x = _frames((37, nstacks, n), real, log_n, device)
     _check_against_reference(_twiddle(nstacks, nblocks, n, dtype, log_n, device), x, increasing_stride)
+
+
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128], ids=_short)
+@pytest.mark.parametrize("log_n,nblocks,nstacks,increasing_stride,length", REAL_SHORT_ROWS)
+@pytest.mark.parametrize("device", DEVICES)
+def test_real_short_rows_match_reference(device, log_n, nblocks, nstacks, increasing_stride, length, dtype):
+    """Real rows of L < n samples with a complex twiddle: the output of the rows zero-padded to n, a real
+    gradient of x's shape."""
+    n, real = 1 << log_n, torch.empty(0, dtype=dtype).real.dtype
+    x = _frames((37, nstacks, length), real, log_n + length, device)
+    _check_against_reference(_twiddle(nstacks, nblocks, n, dtype, log_n, device), x, increasing_stride)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.complex64], ids=_short)
+@pytest.mark.parametrize("device", DEVICES)
+def test_short_rows_of_overlapping_frames(device, dtype):
+    """Short rows cut from a signal as overlapping strided frames (unfold: 200 samples every 80, of n = 512),
+    real and complex, the way the front-end passes them."""
+    signal = _frames((3, 4000), torch.empty(0, dtype=dtype).real.dtype, 5, device)
+    frames = signal.unfold(-1, 200, 80).unsqueeze(-2)  # (3, 48, 1, 200), a strided view
+    tw = _twiddle(1, 2, 512, dtype, 5, device)
+    _check_against_reference(tw, frames, False)
+    if dtype.is_complex:
+        packed = torch.view_as_complex(signal.unfold(-1, 400, 80).unflatten(-1, (200, 2)))  # (3, 46, 200), strided
+        _check_against_reference(tw, packed.unsqueeze(-2), True)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -266,6 +309,26 @@ def test_real_input_gradcheck_and_opcheck(device):
 
 
 @pytest.mark.parametrize("device", DEVICES)
+def test_short_rows_gradcheck_and_opcheck(device):
+    """Rows of L < n samples: gradcheck against finite differences (the gradient for x has x's shape), and
+    opcheck of the forward and backward ops (the fake kernels give the (batch, nstacks, n) output)."""
+    for dtype, x_dtype in ((torch.float64, torch.float64), (torch.complex128, torch.complex128),
+                           (torch.complex128, torch.float64)):
+        tw = _twiddle(2, 2, 8, dtype, device=device).requires_grad_()
+        x = _frames((3, 2, 5), x_dtype, 0, device).requires_grad_()
+        assert torch.autograd.gradcheck(lambda t, v: butterfly_multiply(t, v, False), (tw, x))
+    for dtype, x_dtype in ((torch.float32, torch.float32), (torch.complex64, torch.complex64),
+                           (torch.complex64, torch.float32)):
+        tw = _twiddle(2, 2, 16, dtype, device=device).requires_grad_()
+        x = _frames((5, 2, 11), x_dtype, 1, device).requires_grad_()
+        torch.library.opcheck(torch.ops.kfront.butterfly_multiply.default, (tw, x, True))
+        grad = _frames((5, 2, 16), dtype, 2, device)
+        for input_grad in (True, False):
+            torch.library.opcheck(torch.ops.kfront.butterfly_multiply_backward.default,
+                                  (grad, tw.detach(), x.detach(), False, input_grad))
+
+
+@pytest.mark.parametrize("device", DEVICES)
 def test_double_backward_says_it_is_unsupported(device):
     tw = _twiddle(1, 1, 8, torch.float64, device=device).requires_grad_()
     x = _frames((4, 1, 8), torch.float64, 0, device).requires_grad_()
@@ -288,6 +351,25 @@ def test_torch_compile(device):
     torch.testing.assert_close(g_compiled, g_eager, rtol=2e-5, atol=2e-5 * g_eager.abs().max().item())
 
 
+@pytest.mark.parametrize("device", DEVICES)
+def test_torch_compile_short_rows(device):
+    """Rows of L < n under torch.compile: the graph's shapes come from the fake kernel ((batch, nstacks, n) out,
+    x's shape for its gradient), and values and gradients equal eager ones."""
+    tw = _twiddle(1, 2, 16, torch.complex64, device=device).requires_grad_()
+    x = _frames((6, 1, 11), torch.float32, 0, device).requires_grad_()
+
+    def power(t, v):
+        y = butterfly_multiply(t, v, False)  # (6, 1, 16)
+        return (y.abs().square() * torch.arange(16, device=v.device)).sum()
+
+    compiled_fn = torch.compile(power, backend="aot_eager", fullgraph=True)
+    g_compiled = torch.autograd.grad(compiled_fn(tw, x), (tw, x))
+    g_eager = torch.autograd.grad(power(tw, x), (tw, x))
+    assert g_compiled[1].shape == x.shape
+    for got, want in zip(g_compiled, g_eager):
+        torch.testing.assert_close(got, want, rtol=2e-5, atol=2e-5 * want.abs().max().item())
+
+
 def _value_error(fn) -> str:
     with pytest.raises(ValueError) as info:
         fn()
@@ -308,12 +390,26 @@ def test_bad_arguments_raise_the_same_value_error_on_every_device(device):
             lambda: op(tw.to(torch.bfloat16), torch.randn(3, 1, 8, device=dev).to(torch.bfloat16), True),
             lambda: op(tw[..., :1], torch.randn(3, 1, 8, device=dev), True),  # not (..., 2, 2)
             lambda: op_bw(torch.randn(3, 1, 4, device=dev), tw, torch.randn(3, 1, 8, device=dev), True),
+            lambda: op(tw, torch.randn(3, 1, 0, device=dev), True),  # rows of L = 0 samples
+            lambda: op(tw, torch.randn(3, 1, 9, device=dev), True),  # L = n + 1
+            # rows of L < n: grad has the output's shape (batch, nstacks, n), not x's
+            lambda: op_bw(torch.randn(3, 1, 5, device=dev), tw, torch.randn(3, 1, 5, device=dev), True),
         ]
 
     messages = [_value_error(fn) for fn in cases(device)]
     assert "(batch, nstacks, n)" in messages[0] and "dtype" in messages[1] and "real counterpart" in messages[2]
     assert "float32, float64, complex64 and complex128" in messages[3] and "grad must have the shape" in messages[5]
+    assert "(L = 0)" in messages[6] and "(L = 9)" in messages[7] and "1 <= L < n" in messages[6]
+    assert "grad must have the shape of the output (batch, nstacks, n) = (3, 1, 8), got [3, 1, 5]" in messages[8]
     assert messages == [_value_error(fn) for fn in cases("cpu")]
+
+
+@pytest.mark.parametrize("length", [0, 17])
+def test_bad_row_length_raises_value_error_naming_it(length):
+    """The public function checks L before any backend runs: 1 <= L <= n, named in the message."""
+    match = rf"n=16\), or rows of 1 <= L < n samples, zero-padded to n \(L = {length}\)"
+    with pytest.raises(ValueError, match=match):
+        butterfly_multiply(_twiddle(1, 1, 16, torch.complex64), torch.randn(3, 1, length))
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -367,5 +463,9 @@ def test_the_samples_cover_the_promised_range():
     assert any(s.nblocks == 3 for s in samples) and any(s.nstacks == 2 for s in samples)
     assert len({s.name for s in samples}) == len(samples)
     assert math.gcd(*{s.batch for s in samples}) == 1  # batches that are no multiple of a tile width
+    short = [s for s in samples if s.length is not None]
+    assert {s.length for s in short} >= {1} and any(s.length == s.n - 1 for s in short)
+    assert {s.dtype for s in short} == set(DTYPES) and any(s.nstacks > 1 for s in short)
+    assert all(1 <= s.length < s.n and s.x.shape == (s.batch, s.nstacks, s.length) for s in short)
     s = samples[0]
     assert s.twiddle.shape == (s.nstacks, s.nblocks, 1, 1, 2, 2) and s.x.shape == (s.batch, s.nstacks, 2)

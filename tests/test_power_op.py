@@ -7,6 +7,7 @@ the same value and gradient tests apply.
 """
 import pytest
 import torch
+from torch import nn
 
 from kfront.core import (_backend, backend, backend_reason, butterfly_multiply_power, butterfly_multiply_reference,
                          randn_twiddle, separate)
@@ -40,14 +41,19 @@ def _close(actual, expected, dtype, what):
     assert err <= TOL[dtype], f"{what}: relative error {err:.3g} > {TOL[dtype]:.1g}"
 
 
+def _padded(x, tw):
+    """x's rows zero-padded to the twiddle's n, explicitly: (batch, nstacks, n)."""
+    return nn.functional.pad(x, (0, 2 * tw.shape[3] - x.shape[-1]))
+
+
 def _power_reference(tw, x, increasing_stride, k):
     """|y|^2 of the first k outputs of the reference product, its stacks in a row: (batch, k)."""
-    y = butterfly_multiply_reference(tw, x, increasing_stride).reshape(x.shape[0], -1)
+    y = butterfly_multiply_reference(tw, _padded(x, tw), increasing_stride).reshape(x.shape[0], -1)
     return torch.view_as_real(y[:, :k]).square().sum(-1)
 
 
 def _separated_power_reference(tw, x, increasing_stride, separation):
-    y = butterfly_multiply_reference(tw, x, increasing_stride).reshape(x.shape[0], -1)
+    y = butterfly_multiply_reference(tw, _padded(x, tw), increasing_stride).reshape(x.shape[0], -1)
     return torch.view_as_real(separate(y[:, :separation.shape[1] - 1], separation)).square().sum(-1)
 
 
@@ -62,9 +68,30 @@ POWER = [(1, 1, 1, 2, True, True), (1, 1, 1, 1, False, False), (4, 2, 1, 9, Fals
 def test_power_matches_reference(device, log_n, nstacks, nblocks, k, increasing_stride, real, dtype):
     """The power of the first k outputs against the reference product then the power: output and both
     gradients; stacks past k get none of the output and zero gradients."""
-    n, gen = 1 << log_n, torch.Generator().manual_seed(log_n + k)
+    _check_power(device, log_n, nstacks, nblocks, k, increasing_stride, real, dtype, 1 << log_n, log_n + k)
+
+
+# (log_n, nstacks, nblocks, k, increasing_stride, real, L): rows of L < n samples, zero-padded; the front-end's
+# n_fft = 400 (a Bluestein K-matrix of 1024, 201 bins) among them.
+POWER_SHORT = [(1, 1, 1, 2, True, True, 1), (4, 2, 1, 9, False, True, 1), (6, 1, 3, 40, True, False, 33),
+               (6, 3, 1, 150, False, True, 63), (9, 2, 1, 257, False, True, 17), (10, 1, 2, 201, False, True, 400),
+               (10, 1, 2, 201, False, False, 400), (10, 2, 1, 1500, True, True, 1023)]
+
+
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128], ids=str)
+@pytest.mark.parametrize("log_n,nstacks,nblocks,k,increasing_stride,real,length", POWER_SHORT)
+@pytest.mark.parametrize("device", DEVICES)
+def test_power_of_short_rows_matches_reference(device, log_n, nstacks, nblocks, k, increasing_stride, real, length,
+                                               dtype):
+    """The power of short rows against the reference on the rows explicitly zero-padded: output and both
+    gradients, x's of x's shape."""
+    _check_power(device, log_n, nstacks, nblocks, k, increasing_stride, real, dtype, length, log_n + k + length)
+
+
+def _check_power(device, log_n, nstacks, nblocks, k, increasing_stride, real, dtype, length, seed):
+    n, gen = 1 << log_n, torch.Generator().manual_seed(seed)
     tw = _twiddle(nstacks, nblocks, n, dtype, k, device)
-    x = _randn((37, nstacks, n), tw.real.dtype if real else dtype, gen, device)
+    x = _randn((37, nstacks, length), tw.real.dtype if real else dtype, gen, device)
     tw_c, x_c, tw_r, x_r = (t.clone().requires_grad_() for t in (tw, x, tw, x))
     out_c = butterfly_multiply_power(tw_c, x_c, increasing_stride, k)
     out_r = _power_reference(tw_r, x_r, increasing_stride, k)
@@ -72,7 +99,7 @@ def test_power_matches_reference(device, log_n, nstacks, nblocks, k, increasing_
     g = _randn(out_r.shape, out_r.dtype, gen, device)
     out_c.backward(g)
     out_r.backward(g)
-    _close(x_c.grad, x_r.grad, x.dtype, "grad x")
+    _close(x_c.grad, x_r.grad, x.dtype, "grad x")  # shapes and dtypes too: x's
     _close(tw_c.grad, tw_r.grad, dtype, "grad twiddle")
     if _fused(device):  # the fused backward without d_x: the same twiddle gradient, bit for bit
         d_tw, no_d_x, no_d_sep = torch.ops.kfront.butterfly_multiply_power_backward(g, tw, x, increasing_stride, k,
@@ -108,6 +135,34 @@ def test_power_opcheck(device):
                               (grad, tw.detach(), x.detach(), True, 9, None, input_grad))
 
 
+@pytest.mark.parametrize("device", DEVICES)
+def test_power_of_short_rows_gradcheck_and_opcheck(device):
+    """Rows of L < n: gradcheck of both powers for twiddle, x (x's shape) and the separation; opcheck of the
+    fused ops where the device has them."""
+    tw = _twiddle(2, 2, 8, torch.complex128, device=device).requires_grad_()
+    sep = torch.randn(2, 7, dtype=torch.complex128, device=device, requires_grad=True)
+    for x in (torch.randn(3, 2, 5, dtype=torch.float64), torch.randn(3, 2, 3, dtype=torch.complex128)):
+        x = x.to(device).requires_grad_()
+        assert torch.autograd.gradcheck(lambda t, v: butterfly_multiply_power(t, v, False, 11), (tw, x))
+        assert torch.autograd.gradcheck(lambda t, v, s: butterfly_multiply_power(t, v, True, separation=s),
+                                        (tw, x, sep))
+    if not _fused(device):
+        return
+    tw = _twiddle(1, 2, 16, torch.complex64, device=device).requires_grad_()
+    x = torch.randn(5, 1, 11, device=device, requires_grad=True)
+    sep = torch.randn(2, 17, dtype=torch.complex64, device=device, requires_grad=True)
+    torch.library.opcheck(torch.ops.kfront.butterfly_multiply_power.default, (tw, x, True, 9))
+    torch.library.opcheck(torch.ops.kfront.butterfly_multiply_power.default, (tw, x, False, 17, sep))
+    for k, s in ((9, None), (17, sep.detach())):
+        for input_grad in (True, False):
+            torch.library.opcheck(torch.ops.kfront.butterfly_multiply_power_backward.default,
+                                  (torch.randn(5, k, device=device), tw.detach(), x.detach(), True, k, s, input_grad))
+    with pytest.raises(ValueError, match=r"\(L = 0\)"):
+        torch.ops.kfront.butterfly_multiply_power(tw, x[..., :0], True, 9)
+    with pytest.raises(ValueError, match="k must lie in \\[0, nstacks \\* n\\] = \\[0, 16\\], got 17"):
+        torch.ops.kfront.butterfly_multiply_power(tw, x, True, 17)  # k counts the n outputs, not x's L samples
+
+
 def test_power_without_the_compiled_op(monkeypatch):
     """Where the compiled op does not run, the power is the product then head_power: same values."""
     tw = _twiddle(2, 1, 16, torch.complex128)
@@ -133,9 +188,29 @@ SEPARATED = [(1, 1, 1, 1, True, True), (1, 1, 1, 2, False, False), (4, 1, 2, 16,
 def test_separated_power_matches_reference(device, log_n, nstacks, nblocks, N, increasing_stride, real, dtype):
     """The power of the separated first N outputs (the packed real-input path) against the reference product,
     separate() and the power: output and the gradients of twiddle, x and the separation."""
-    n, gen = 1 << log_n, torch.Generator().manual_seed(log_n + N)
+    _check_separated_power(device, log_n, nstacks, nblocks, N, increasing_stride, real, dtype, 1 << log_n, log_n + N)
+
+
+# (log_n, nstacks, nblocks, N, increasing_stride, real, L); the packed n_fft = 400 frame (200 complex of 512).
+SEPARATED_SHORT = [(1, 1, 1, 1, True, True, 1), (4, 1, 2, 16, True, False, 9), (6, 2, 1, 40, False, True, 1),
+                   (9, 1, 2, 200, False, False, 200), (9, 1, 2, 200, False, True, 200),
+                   (11, 1, 1, 2048, True, False, 2047)]
+
+
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128], ids=str)
+@pytest.mark.parametrize("log_n,nstacks,nblocks,N,increasing_stride,real,length", SEPARATED_SHORT)
+@pytest.mark.parametrize("device", DEVICES)
+def test_separated_power_of_short_rows_matches_reference(device, log_n, nstacks, nblocks, N, increasing_stride,
+                                                         real, length, dtype):
+    """The separated power of short rows against the reference on the rows explicitly zero-padded."""
+    _check_separated_power(device, log_n, nstacks, nblocks, N, increasing_stride, real, dtype, length,
+                           log_n + N + length)
+
+
+def _check_separated_power(device, log_n, nstacks, nblocks, N, increasing_stride, real, dtype, length, seed):
+    n, gen = 1 << log_n, torch.Generator().manual_seed(seed)
     tw = _twiddle(nstacks, nblocks, n, dtype, N, device)
-    x = _randn((37, nstacks, n), tw.real.dtype if real else dtype, gen, device)
+    x = _randn((37, nstacks, length), tw.real.dtype if real else dtype, gen, device)
     sep = _randn((2, N + 1), dtype, gen, device)
     tw_c, x_c, s_c, tw_r, x_r, s_r = (t.clone().requires_grad_() for t in (tw, x, sep, tw, x, sep))
     out_c = butterfly_multiply_power(tw_c, x_c, increasing_stride, separation=s_c)

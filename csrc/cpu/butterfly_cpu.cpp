@@ -70,24 +70,28 @@ void advise_huge_pages(const at::Tensor& t) {
 #endif
 }
 
-// One call as the CPU kernels see it: the problem (see butterfly_problem.h), whether x is real, and power mode.
+// One call as the CPU kernels see it: the problem (see butterfly_problem.h), the length of x's rows, whether x
+// is real, and power mode.
 struct Job : Problem {
+  int64_t length;   // L, samples per row of x (and d_x), 1 <= L <= n: rows are read zero-padded to n
   bool real_input;  // a real x with a complex twiddle
   // Power mode, power_k >= 0: the op's output (its gradient in the backward) is (batch, power_k) real: |y|^2 of
   // y's first power_k outputs or, with separation ((2, power_k) complex coefficients, see power_kernel.h), of
   // the separation of its first power_k - 1.
   int64_t power_k;
   const void* separation;
-  Job(const Problem& pb, bool real_input, int64_t power_k = -1, const void* separation = nullptr)
-      : Problem(pb), real_input(real_input), power_k(power_k), separation(separation) {}
+  Job(const Problem& pb, int64_t length, bool real_input, int64_t power_k = -1, const void* separation = nullptr)
+      : Problem(pb), length(length), real_input(real_input), power_k(power_k), separation(separation) {}
   // Power mode: how many of a stack's power outputs are its own (a frame's stacks are in a row, stack s from
   // s * n on; the separated power only needs stack 0).
   int64_t power_head(int64_t stack) const {
     if (separation != nullptr) return stack == 0 ? power_k : 0;
     return std::clamp<int64_t>(power_k - stack * n(), 0, n());
   }
-  // Values per frame of x (and d_x), and how far apart their rows lie in a tile (see load_tile).
-  int64_t x_values(int C) const { return real_input ? n() : n() * C; }
+  // Values per row of x (and d_x), and how far apart their rows lie in a tile (see load_tile).
+  int64_t x_values(int C) const { return real_input ? length : length * C; }
+  // Values per frame of x's tile: the whole n elements.
+  int64_t x_tile_values(int C) const { return real_input ? n() : n() * C; }
   int spread() const { return real_input ? 2 : 1; }
 };
 
@@ -110,7 +114,7 @@ void run_shares(int64_t ntasks, int64_t nshares, const F& f) {
   });
 }
 
-// out: (batch, nstacks, n), or (batch, power_k) real in power mode.
+// x: (batch, nstacks, L); out: (batch, nstacks, n), or (batch, power_k) real in power mode.
 template <typename T, bool kCplx, int kTileVectors>
 void forward_impl(const T* tw, const T* x, T* out, const Job& job) {
   using K = ButterflyKernel<T, kCplx, kTileVectors>;
@@ -129,7 +133,8 @@ void forward_impl(const T* tw, const T* x, T* out, const Job& job) {
       const int64_t stack = t % job.nstacks, b0 = (t / job.nstacks) * W;
       const int rows = int(std::min<int64_t>(W, job.batch - b0));
       if (job.power_k >= 0 && job.power_head(stack) == 0) continue;  // none of this stack's outputs is kept
-      K::load_tile(x + b0 * x_stride + stack * mx, x_stride, rows, mx, tile.get(), job.spread());
+      K::load_tile(x + b0 * x_stride + stack * mx, x_stride, rows, mx, job.x_tile_values(K::C), tile.get(),
+                   job.spread());
       K::forward_tile(tile.get(), tw + stack * tw_stack, int(job.nblocks), job.log_n, lsub, job.increasing_stride);
       if constexpr (kCplx) {
         if (job.power_k >= 0) {
@@ -147,8 +152,8 @@ void forward_impl(const T* tw, const T* x, T* out, const Job& job) {
   });
 }
 
-// grad: (batch, nstacks, n), or (batch, power_k) real in power mode. dtw: the twiddle gradient, as many values
-// as the twiddles; every value is written. dx: the input's gradient, or nullptr when it is not wanted. dsep: the
+// x: (batch, nstacks, L); grad: (batch, nstacks, n), or (batch, power_k) real in power mode. dtw: the twiddle gradient, as many values
+// as the twiddles; every value is written. dx: the input's gradient (x's shape), or nullptr when it is not wanted. dsep: the
 // separation's gradient (2 power_k complex values) when the job has one.
 template <typename T, bool kCplx, int kTileVectors>
 void backward_impl(const T* grad, const T* tw, const T* x, T* dtw, T* dx, T* dsep, const Job& job) {
@@ -191,11 +196,11 @@ void backward_impl(const T* grad, const T* tw, const T* x, T* dtw, T* dx, T* dse
           for (int r = 0; r < rows; ++r) std::fill_n(dx + x_offset + r * x_stride, mx, T(0));
         continue;
       }
-      K::load_tile(x + x_offset, x_stride, rows, mx, x_tile, job.spread());
+      K::load_tile(x + x_offset, x_stride, rows, mx, job.x_tile_values(K::C), x_tile, job.spread());
       if (job.power_k >= 0)
         P::load_real_rows(grad + b0 * job.power_k + stack * job.n(), job.power_k, rows, ks, gp.get());
       else
-        K::load_tile(grad + offset, row_stride, rows, m, g_tile);
+        K::load_tile(grad + offset, row_stride, rows, m, m, g_tile);
       const T* tw_s = tw + stack * tw_stack;
       T* acc_s = acc.get() + stack * acc_stack;
       auto backward = [&](auto&& output_grad) {
@@ -251,13 +256,14 @@ at::Tensor forward_cpu(const at::Tensor& twiddle, const at::Tensor& x, bool incr
   const auto tw_c = twiddle.contiguous();
   const auto x_c = x.contiguous();
   const auto real = c10::toRealValueType(tw_c.scalar_type());
-  auto out = power_k < 0 ? at::empty(x_c.sizes(), tw_c.options())
+  // (batch, nstacks, n), or (batch, power_k)
+  auto out = power_k < 0 ? at::empty({x_c.size(0), x_c.size(1), 2 * tw_c.size(3)}, tw_c.options())
                          : at::empty({x_c.size(0), power_k}, tw_c.options().dtype(real));
   if (out.numel() == 0) return out;
   advise_huge_pages(out);
   const auto sep_c = separation.defined() ? separation.contiguous() : separation;
-  const Job job(problem_of(tw_c, x_c, increasing_stride), tw_c.is_complex() && !x_c.is_complex(), power_k,
-                sep_c.defined() ? sep_c.const_data_ptr() : nullptr);
+  const Job job(problem_of(tw_c, x_c, increasing_stride), x_c.size(2), tw_c.is_complex() && !x_c.is_complex(),
+                power_k, sep_c.defined() ? sep_c.const_data_ptr() : nullptr);
   AT_DISPATCH_FLOATING_AND_COMPLEX_TYPES(tw_c.scalar_type(), "butterfly_multiply_cpu", [&] {
     using real_t = typename c10::scalar_value_type<scalar_t>::type;
     constexpr bool kCplx = c10::is_complex<scalar_t>::value;
@@ -291,8 +297,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> backward_cpu(const at::Tensor& gr
   const auto sep_c = separation.defined() ? separation.contiguous() : separation;
   auto dsep = sep_c.defined() ? at::zeros_like(sep_c, at::MemoryFormat::Contiguous) : at::empty({0}, tw_c.options());
   if (x_c.numel() == 0) return {at::zeros_like(tw_c, at::MemoryFormat::Contiguous), dx, dsep};
-  const Job job(problem_of(tw_c, x_c, increasing_stride), tw_c.is_complex() && !x_c.is_complex(), power_k,
-                sep_c.defined() ? sep_c.const_data_ptr() : nullptr);
+  const Job job(problem_of(tw_c, x_c, increasing_stride), x_c.size(2), tw_c.is_complex() && !x_c.is_complex(),
+                power_k, sep_c.defined() ? sep_c.const_data_ptr() : nullptr);
   auto dtw = at::empty_like(tw_c, at::MemoryFormat::Contiguous);
   AT_DISPATCH_FLOATING_AND_COMPLEX_TYPES(tw_c.scalar_type(), "butterfly_multiply_backward_cpu", [&] {
     using real_t = typename c10::scalar_value_type<scalar_t>::type;

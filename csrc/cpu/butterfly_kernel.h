@@ -42,28 +42,49 @@ struct ButterflyKernel {
   static constexpr int kL1SubLog2 = __builtin_ctzll(16384 / int64_t(CW * sizeof(T)));
 
   // ---- tiles <-> frames -------------------------------------------------------------------------------------
-  // Transpose `rows` (<= W) frames of m values, frame r at src + r * row_stride, into a tile: value q goes to
-  // tile row q * spread. m = n * C with spread 1; a real frame into a complex tile has m = n and spread 2, and
-  // its imaginary rows are zeroed. Lanes past `rows` are zeroed so that they carry finite values through the
-  // layers (they are never stored).
-  static void load_tile(const T* src, int64_t row_stride, int rows, int64_t m, T* tile, int spread = 1) {
+  // Transpose `rows` (<= W) frames into a tile of m values per frame: value q < m_read of frame r, at
+  // src + r * row_stride + q, goes to tile row q * spread, and the rows of values m_read <= q < m are zeroed,
+  // so a row shorter than the tile (m_read = L * C) is read as if zero-padded, with no padded copy in memory.
+  // m = n * C with spread 1; a real frame into a complex tile has m = n and spread 2, and its imaginary rows are
+  // zeroed. Lanes past `rows` are zeroed so that they carry finite values through the layers (they are never
+  // stored).
+  static void load_tile(const T* src, int64_t row_stride, int rows, int64_t m_read, int64_t m, T* tile,
+                        int spread = 1) {
+    auto zero_row = [&](int64_t row) {
+      for (int o = 0; o < W; o += VL) S::store(tile + row * W + o, S::zero());
+    };
     if (spread == 2)
-      for (int64_t q = 0; q < m; ++q)
-        for (int o = 0; o < W; o += VL) S::store(tile + (2 * q + 1) * W + o, S::zero());
+      for (int64_t q = 0; q < m; ++q) zero_row(2 * q + 1);
     if (m % VL != 0) {  // frames shorter than a vector: element by element
       for (int64_t q = 0; q < m; ++q)
-        for (int r = 0; r < W; ++r) tile[q * spread * W + r] = r < rows ? src[r * row_stride + q] : T(0);
+        for (int r = 0; r < W; ++r) tile[q * spread * W + r] = r < rows && q < m_read ? src[r * row_stride + q] : T(0);
       return;
     }
+    // Whole vectors of values up to m_full, then one vector of the last m_read - m_full values and zeros (m is a
+    // multiple of VL, so it stays inside the tile), then zero rows.
+    const int64_t m_full = m_read / VL * VL, m_blocks = (m_read + VL - 1) / VL * VL;
+    for (int64_t q = m_blocks; q < m; ++q) zero_row(q * spread);
     for (int g = 0; g < NV; ++g) {
       const int r0 = g * VL, nr = std::clamp(rows - r0, 0, VL);
-      for (int64_t q0 = 0; q0 < m; q0 += VL) {
-        V blk[VL];
-#pragma GCC unroll 16
-        for (int r = 0; r < VL; ++r) blk[r] = r < nr ? S::load(src + (r0 + r) * row_stride + q0) : S::zero();
+      auto transpose_in = [&](int64_t q0, V* blk) KFRONT_INLINE_LAMBDA {
         S::transpose(blk);
 #pragma GCC unroll 16
         for (int q = 0; q < VL; ++q) S::store(tile + (q0 + q) * spread * W + r0, blk[q]);
+      };
+      for (int64_t q0 = 0; q0 < m_full; q0 += VL) {
+        V blk[VL];
+#pragma GCC unroll 16
+        for (int r = 0; r < VL; ++r) blk[r] = r < nr ? S::load(src + (r0 + r) * row_stride + q0) : S::zero();
+        transpose_in(q0, blk);
+      }
+      if (m_full < m_read) {
+        V blk[VL];
+        for (int r = 0; r < VL; ++r) {
+          T part[VL] = {};
+          if (r < nr) std::memcpy(part, src + (r0 + r) * row_stride + m_full, sizeof(T) * (m_read - m_full));
+          blk[r] = S::load(part);
+        }
+        transpose_in(m_full, blk);
       }
     }
   }

@@ -1,7 +1,8 @@
 // CUDA implementations of kfront::butterfly_multiply and kfront::butterfly_multiply_backward: the argument
 // checks shared with the CPU (butterfly_checks.h), allocation, alignment and the current stream; the work is in
 // the launchers of butterfly_kernels.h. The power ops have no CUDA kernel: kfront.core.power composes
-// butterfly_multiply and the power where the dispatcher has none.
+// butterfly_multiply and the power where the dispatcher has none. Rows shorter than n (x (batch, nstacks, L),
+// L < n) are zero-padded to n here, before the kernels, which take whole frames; d_x is cut back to L.
 //
 // Tuning and testing knobs, read at every call (unset or 0: the defaults):
 //   KFRONT_CUDA_MAX_WINDOW_LOG2  largest sub-block a launch keeps in shared memory, as log2 of its size
@@ -58,9 +59,25 @@ at::Tensor aligned_contiguous(const at::Tensor& t) {
   return c;
 }
 
-// A real x with a complex twiddle (a real input) runs as a complex one; its gradient is the real part.
+// The kernels' frames (batch, nstacks, n): a real x with a complex twiddle (a real input) runs as a complex one
+// (its gradient is the real part), and rows of L < n samples are zero-padded to n (one write of the frames:
+// the rows copied in, the padding zeroed).
 at::Tensor frames_for(const at::Tensor& twiddle, const at::Tensor& x) {
-  return aligned_contiguous(twiddle.is_complex() && !x.is_complex() ? x.to(twiddle.scalar_type()) : x);
+  const int64_t n = 2 * twiddle.size(3), length = x.size(2);
+  if (length == n)
+    return aligned_contiguous(twiddle.is_complex() && !x.is_complex() ? x.to(twiddle.scalar_type()) : x);
+  at::Tensor frames = at::empty({x.size(0), x.size(1), n}, twiddle.options());  // fresh: aligned
+  frames.narrow(2, 0, length).copy_(x);
+  frames.narrow(2, length, n - length).zero_();
+  return frames;
+}
+
+// d_x as the op returns it, with x's shape and dtype: the gradient of the kernels' frames (frames_for) cut back
+// to x's rows, and its real part for a real input.
+at::Tensor input_grad_of(const at::Tensor& d_frames, const at::Tensor& x) {
+  const bool real_input = !x.is_complex() && d_frames.is_complex();
+  if (d_frames.size(2) == x.size(2)) return real_input ? at::real(d_frames).contiguous() : d_frames;
+  return (real_input ? at::real(d_frames) : d_frames).narrow(2, 0, x.size(2)).contiguous();
 }
 
 void check_cuda(cudaError_t err, const char* op) {
@@ -110,8 +127,7 @@ std::tuple<at::Tensor, at::Tensor> butterfly_multiply_backward_cuda(const at::Te
                                 input_grad ? d_x.data_ptr() : nullptr, workspace.data_ptr(), ws_bytes, pb, opt,
                                 c10::cuda::getCurrentCUDAStream().stream()),
              op);
-  if (input_grad && !x.is_complex() && d_x.is_complex()) return {d_twiddle, at::real(d_x).contiguous()};
-  return {d_twiddle, d_x};
+  return {d_twiddle, input_grad ? input_grad_of(d_x, x) : d_x};
 }
 
 }  // namespace

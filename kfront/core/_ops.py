@@ -14,14 +14,15 @@ POWER_BACKWARD = "kfront::butterfly_multiply_power_backward"
 
 
 def _fake_forward(twiddle: torch.Tensor, x: torch.Tensor, increasing_stride: bool) -> torch.Tensor:
-    # (batch, nstacks, n) -> (batch, nstacks, n), contiguous, with the twiddle's dtype (x may be real when the
-    # twiddle is complex)
-    return x.new_empty(x.shape, dtype=twiddle.dtype)
+    # (batch, nstacks, L) -> (batch, nstacks, n), contiguous, with the twiddle's dtype (x may be real when the
+    # twiddle is complex; its rows, L <= n samples, are read zero-padded to n)
+    return x.new_empty((x.shape[0], x.shape[1], 2 * twiddle.shape[3]), dtype=twiddle.dtype)
 
 
 def _fake_backward(grad: torch.Tensor, twiddle: torch.Tensor, x: torch.Tensor, increasing_stride: bool,
                    input_grad: bool = True):
-    # d_x is an empty (0,) placeholder when the input's gradient is not asked for
+    # d_x has x's shape (batch, nstacks, L), grad the output's (batch, nstacks, n); d_x is an empty (0,)
+    # placeholder when the input's gradient is not asked for
     d_x = torch.empty_like(x, memory_format=torch.contiguous_format) if input_grad else x.new_empty((0,))
     return torch.empty_like(twiddle, memory_format=torch.contiguous_format), d_x
 

@@ -4,6 +4,7 @@ Vectorised per layer (one batched 2x2 product per butterfly factor, no Python lo
 anywhere PyTorch runs, for any dtype and device, and autograd differentiates it.
 """
 import torch
+from torch import nn
 
 
 def butterfly_multiply_reference(twiddle: torch.Tensor, x: torch.Tensor, increasing_stride: bool = True) -> torch.Tensor:
@@ -17,16 +18,21 @@ def butterfly_multiply_reference(twiddle: torch.Tensor, x: torch.Tensor, increas
         out[p]     = t[i, 0, 0] * x[p] + t[i, 0, 1] * x[p + s]
         out[p + s] = t[i, 1, 0] * x[p] + t[i, 1, 1] * x[p + s]
 
+    Rows shorter than ``n`` stand for themselves zero-padded at the end, as in the compiled op; here they are
+    padded.
+
     Args:
         twiddle (Tensor): ``(nstacks, nblocks, log2 n, n / 2, 2, 2)``.
-        x (Tensor): ``(batch, nstacks, n)``, same dtype as ``twiddle``.
+        x (Tensor): ``(batch, nstacks, L)``, ``1 <= L <= n``, same dtype as ``twiddle``.
         increasing_stride (bool): stride order of the first block. (Default: ``True``)
 
     Returns:
         Tensor: ``(batch, nstacks, n)``.
     """
-    batch, nstacks, n = x.shape
-    nblocks, log_n = twiddle.shape[1], twiddle.shape[2]
+    batch, nstacks, length = x.shape
+    nblocks, log_n, n = twiddle.shape[1], twiddle.shape[2], 2 * twiddle.shape[3]
+    if length < n:
+        x = nn.functional.pad(x, (0, n - length))  # (batch, nstacks, n)
     # Split the twiddle once into its 2x2 entries per (block, layer): indexing it inside the loop would make
     # autograd scatter a full-size zero gradient for every selection.
     t00, t01, t10, t11 = (t.unbind(1) for t in twiddle.flatten(-2).unbind(-1))  # each nblocks x (ns, log n, n/2)

@@ -7,7 +7,8 @@ from ._reference import butterfly_multiply_reference
 
 
 def check_butterfly_args(twiddle: torch.Tensor, x: torch.Tensor) -> None:
-    """Raise ``ValueError`` naming the sizes or dtypes when ``twiddle`` and ``x`` do not fit together."""
+    """Raise ``ValueError`` naming the sizes or dtypes when ``twiddle`` and ``x`` do not fit together: ``x`` must be
+    ``(..., nstacks, L)`` with ``1 <= L <= n`` (rows shorter than ``n`` are zero-padded)."""
     if not isinstance(twiddle, torch.Tensor) or not isinstance(x, torch.Tensor):
         raise ValueError(f"twiddle and x must be tensors, got {type(twiddle).__name__} and {type(x).__name__}")
     if twiddle.dim() != 6 or twiddle.shape[-2:] != (2, 2):
@@ -19,10 +20,12 @@ def check_butterfly_args(twiddle: torch.Tensor, x: torch.Tensor) -> None:
                          f"dimension 3 must be n/2 = {(1 << log_n) // 2 if log_n >= 1 else 'n/a'}, got {half}")
     n = 1 << log_n
     if x.dim() < 2:
-        raise ValueError(f"x must have shape (..., nstacks, n) = (..., {nstacks}, {n}), got {tuple(x.shape)}")
-    if x.shape[-1] != n or x.shape[-2] != nstacks:
+        raise ValueError(f"x must have shape (..., nstacks, n) = (..., {nstacks}, {n}), or rows of 1 <= L < n "
+                         f"samples, zero-padded to n: (..., {nstacks}, L); got {tuple(x.shape)}")
+    if not 1 <= x.shape[-1] <= n or x.shape[-2] != nstacks:
         raise ValueError(f"x has shape {tuple(x.shape)} but twiddle {tuple(twiddle.shape)} expects "
-                         f"(..., nstacks={nstacks}, n={n})")
+                         f"(..., nstacks={nstacks}, n={n}), or rows of 1 <= L < n samples, zero-padded to n "
+                         f"(L = {x.shape[-1]})")
     if x.is_complex() and not twiddle.is_complex():
         raise ValueError(f"a complex x needs a complex twiddle, got twiddle {twiddle.dtype} and x {x.dtype}")
     if twiddle.dtype != x.dtype and x.dtype != twiddle.real.dtype:  # a real x with a complex twiddle: real input
@@ -43,9 +46,11 @@ def butterfly_multiply(twiddle: torch.Tensor, x: torch.Tensor, increasing_stride
     Args:
         twiddle (Tensor): ``(nstacks, nblocks, log2 n, n/2, 2, 2)``, real or complex. Block ``b`` applies
             ``log2 n`` factors; blocks alternate stride order, starting with ``increasing_stride``.
-        x (Tensor): ``(..., nstacks, n)`` with the dtype of ``twiddle`` or, when ``twiddle`` is complex, its
-            real counterpart (a real input, read without a copy to complex; its gradient is real); any number
-            of leading batch dims.
+        x (Tensor): ``(..., nstacks, L)``, ``1 <= L <= n``, with the dtype of ``twiddle`` or, when ``twiddle`` is
+            complex, its real counterpart (a real input, read without a copy to complex; its gradient is real);
+            any number of leading batch dims. Rows shorter than ``n`` (``L < n``) are the first ``L`` entries of
+            rows zero-padded to ``n``: the compiled CPU kernel reads them without a padded copy, and the gradient
+            for ``x`` has ``x``'s shape.
         increasing_stride (bool): ``True`` applies strides 1, 2, ..., n/2 in the first block (a butterfly
             ``B``), ``False`` applies n/2, ..., 1 (its transpose pattern ``B*``). (Default: ``True``)
 
@@ -59,12 +64,11 @@ def butterfly_multiply(twiddle: torch.Tensor, x: torch.Tensor, increasing_stride
         >>> y = butterfly_multiply(tw, x[..., bitreversal_permutation(8)])  # == torch.fft.fft(x)
     """
     check_butterfly_args(twiddle, x)
-    batch_shape = x.shape[:-2]
-    nstacks, n = x.shape[-2:]
-    x3 = x.reshape(-1, nstacks, n)  # (batch, nstacks, n)
+    batch_shape, (nstacks, length), n = x.shape[:-2], x.shape[-2:], 2 * twiddle.shape[3]
+    x3 = x.reshape(-1, nstacks, length)  # (batch, nstacks, L)
     op = _backend.compiled_op("butterfly_multiply", x.device.type, twiddle.dtype)
     if op is not None:
         out = op(twiddle.contiguous(), x3.contiguous(), bool(increasing_stride))  # the kernel reads dense rows
     else:
-        out = butterfly_multiply_reference(twiddle, x3, bool(increasing_stride))
+        out = butterfly_multiply_reference(twiddle, x3, bool(increasing_stride))  # pads the rows
     return out.reshape(*batch_shape, nstacks, n)

@@ -83,7 +83,7 @@ def _check_power_args(twiddle, x, k, separation) -> int:
     """Raise ``ValueError`` naming the bad value; returns the number of outputs."""
     if not twiddle.is_complex():
         raise ValueError(f"the power is taken of complex outputs: twiddle must be complex, got {twiddle.dtype}")
-    nstacks, n = x.shape[-2:]
+    nstacks, n = x.shape[-2], 2 * twiddle.shape[3]  # x's rows may be shorter than n
     if separation is not None:
         if separation.dim() != 2 or separation.shape[0] != 2 or not 2 <= separation.shape[1] <= n + 1:
             raise ValueError(f"separation must be (2, N + 1) with 1 <= N <= n = {n}, got {tuple(separation.shape)}")
@@ -111,7 +111,8 @@ def butterfly_multiply_power(twiddle: torch.Tensor, x: torch.Tensor, increasing_
 
     Args:
         twiddle (Tensor): ``(nstacks, nblocks, log2 n, n/2, 2, 2)``, complex.
-        x (Tensor): ``(..., nstacks, n)``, as for :func:`~kfront.core.butterfly_multiply`.
+        x (Tensor): ``(..., nstacks, L)``, ``1 <= L <= n``, as for :func:`~kfront.core.butterfly_multiply`
+            (rows shorter than ``n`` are zero-padded).
         increasing_stride (bool): as for :func:`~kfront.core.butterfly_multiply`. (Default: ``True``)
         k (int, optional): outputs kept, at most ``nstacks * n``. (Default: all of them, or with ``separation``
             its ``N + 1``)
@@ -128,8 +129,8 @@ def butterfly_multiply_power(twiddle: torch.Tensor, x: torch.Tensor, increasing_
     """
     check_butterfly_args(twiddle, x)
     k = _check_power_args(twiddle, x, k, separation)
-    batch_shape, (nstacks, n) = x.shape[:-2], x.shape[-2:]
-    x3 = x.reshape(-1, nstacks, n)  # (batch, nstacks, n)
+    batch_shape, (nstacks, length), n = x.shape[:-2], x.shape[-2:], 2 * twiddle.shape[3]
+    x3 = x.reshape(-1, nstacks, length)  # (batch, nstacks, L)
     op = _backend.compiled_op(_OP, x.device.type, twiddle.dtype)
     if op is not None:
         out = op(twiddle.contiguous(), x3.contiguous(), bool(increasing_stride), k, separation)  # (batch, k)

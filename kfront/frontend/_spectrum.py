@@ -74,8 +74,8 @@ def kmatrix_spectrum(frames: torch.Tensor, window: torch.Tensor, twiddle: torch.
         # twiddles: K-matrix input j is frame sample perm[j] times its window value, or zero when perm[j] is past
         # the frame. The op takes the real frames as they are (no copy to complex, no pass for the window).
         w = nn.functional.pad(window, (0, size - length))  # (size,)
-        if perm is None:  # no permutation (the length-N DFT): a plain zero-padding copy, cheaper than a gather
-            x = nn.functional.pad(frames, (0, size - length))  # (..., size), real
+        if perm is None:  # no permutation (the length-N DFT): the op reads rows of L < size zero-padded
+            x = frames  # (..., L), real
         else:
             w = w[perm]
             x = _gather(frames, perm.clamp(max=length - 1))  # (..., size), real
@@ -89,12 +89,12 @@ def kmatrix_spectrum(frames: torch.Tensor, window: torch.Tensor, twiddle: torch.
             windowed = nn.functional.pad(windowed, (0, n_fft - length))  # (..., n_fft)
         z = torch.view_as_complex(windowed.unflatten(-1, (half, 2)))  # (..., half): x_2k + i x_2k+1
         if perm is None:
-            x = nn.functional.pad(z, (0, size - half))  # (..., size)
+            x = z  # (..., half): read zero-padded to size by the op
         else:
             x = _gather(z, perm.clamp(max=half - 1))  # (..., size)
             if size > half:  # an expanded K-matrix: zero padding
                 x = x * (perm < half).to(window.dtype)
-    x = x.unsqueeze(-2).expand(*x.shape[:-1], nstacks, size)  # (..., nstacks, size)
+    x = x.unsqueeze(-2).expand(*x.shape[:-1], nstacks, x.shape[-1])  # (..., nstacks, size or fewer)
     if power and multiply is butterfly_multiply:  # the bins themselves are never needed: one fused op
         if separation is None:
             return butterfly_multiply_power(twiddle, x, increasing_stride, n_freqs)  # (..., n_freqs)

@@ -22,9 +22,10 @@ FORMS = ("dense", "butterfly")
 
 
 def _reference_multiply(twiddle: torch.Tensor, x: torch.Tensor, increasing_stride: bool) -> torch.Tensor:
-    """The pure-PyTorch butterfly on ``(..., nstacks, n)``: standard ops only, whatever backend is loaded."""
-    y = butterfly_multiply_reference(twiddle, x.reshape(-1, *x.shape[-2:]), increasing_stride)
-    return y.reshape(x.shape)
+    """The pure-PyTorch butterfly on ``(..., nstacks, L)``, ``L <= n`` (rows zero-padded to n): standard ops only,
+    whatever backend is loaded."""
+    y = butterfly_multiply_reference(twiddle, x.reshape(-1, *x.shape[-2:]), increasing_stride)  # (batch, nstacks, n)
+    return y.reshape(*x.shape[:-1], y.shape[-1])
 
 
 def _as_real(t: torch.Tensor | None) -> torch.Tensor | None:
