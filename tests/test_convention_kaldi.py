@@ -196,6 +196,27 @@ def loud_and_silent(n: int = 120, seed: int = 0) -> torch.Tensor:
     return torch.stack((30.0 * x[0], 1e-6 * x[1]))
 
 
+@pytest.mark.parametrize("remove_dc", [True, False])
+@pytest.mark.parametrize("dropped", [0, 1])
+def test_preemphasized_frames_is_dc_removal_then_preemphasis(remove_dc, dropped):
+    """The one-pass form from the pre-emphasised waveform equals the two stages applied frame by frame (float64),
+    also for frames that stop before the signal's last (a dropped last frame), and differentiates."""
+    g = torch.Generator().manual_seed(3)
+    padded = (300.0 + 30.0 * torch.randn(2, 403, generator=g, dtype=torch.float64)).requires_grad_()  # DC offset
+    frames = F.frame(padded, 25, 10)  # (2, 38, 25), overlapping views
+    frames = frames[..., :frames.shape[-2] - dropped, :]
+    want = F.preemphasis(F.remove_dc_offset(frames) if remove_dc else frames, 0.97)
+
+    def got_of(p):
+        fr = F.frame(p, 25, 10)[..., :frames.shape[-2], :]
+        return F.preemphasized_frames(p, fr, 10, 0.97, fr.mean(-1, keepdim=True) if remove_dc else None)
+
+    got = got_of(padded)
+    assert got.shape == want.shape
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-11)
+    assert torch.autograd.gradcheck(got_of, (padded[:, :103].detach().requires_grad_(),))
+
+
 def test_gradcheck_stage_functions():
     g = torch.Generator().manual_seed(0)
     frames = torch.randn(3, 7, 16, generator=g, dtype=torch.float64, requires_grad=True)

@@ -188,12 +188,13 @@ class FrontendBase(nn.Module):
         if cfg.drop_last:
             frames = frames[..., :-1, :]
         energy = None
-        if cfg.remove_dc_offset:
-            frames = F.remove_dc_offset(frames)
+        mean = frames.mean(-1, keepdim=True) if cfg.remove_dc_offset else None  # (..., frames, 1)
         if cfg.energy is not None and cfg.raw_energy:
-            energy = F.log_energy(frames, cfg.energy_floor)  # (..., frames)
+            energy = F.log_energy(frames if mean is None else frames - mean, cfg.energy_floor)  # (..., frames)
         if cfg.preemphasis > 0:
-            frames = F.preemphasis(frames, cfg.preemphasis)
+            frames = F.preemphasized_frames(padded, frames, cfg.hop_length, cfg.preemphasis, mean)
+        elif mean is not None:
+            frames = frames - mean
         if cfg.energy is not None and not cfg.raw_energy:
             energy = F.log_energy(frames * self.frame_window(), cfg.energy_floor)
         power = self.power_spectrum(frames)  # (..., frames, n_freqs)

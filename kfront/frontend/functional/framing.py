@@ -91,6 +91,35 @@ def preemphasis(frames: torch.Tensor, coefficient: float) -> torch.Tensor:
     return frames - coefficient * previous
 
 
+def preemphasized_frames(padded: torch.Tensor, frames: torch.Tensor, hop_length: int, coefficient: float,
+                         mean: torch.Tensor | None = None) -> torch.Tensor:
+    """``preemphasis(frames - mean, coefficient)``, computed from the pre-emphasised waveform.
+
+    Within a frame, ``y[i] = x[i] - c x[i - 1]`` is the waveform's own pre-emphasis for ``i >= 1``; only
+    ``y[0] = (1 - c) x[0]`` is the frame's. A frame's mean ``m`` comes out as ``P (x - m) = P x - (1 - c) m`` (P
+    maps a constant frame to ``1 - c`` times it). So one pass over the waveform and one over the frames replace
+    the five passes over the frames of :func:`remove_dc_offset` then :func:`preemphasis`.
+
+    Args:
+        padded (Tensor): ``(..., time)``, the signal ``frames`` were cut from.
+        frames (Tensor): ``(..., N, frame_length)``, the first ``N`` frames of ``frame(padded, frame_length,
+            hop_length)``.
+        hop_length (int): their hop.
+        coefficient (float): the pre-emphasis coefficient ``c``.
+        mean (Tensor, optional): ``(..., N, 1)`` each frame's mean, to subtract first. (Default: ``None``)
+
+    Returns:
+        Tensor: ``(..., N, frame_length)``, a new tensor.
+    """
+    c = coefficient
+    emphasised = torch.cat((padded[..., :1], padded[..., 1:] - c * padded[..., :-1]), -1)  # first sample unused
+    n, length = frames.shape[-2:]
+    out = frame(emphasised, length, hop_length)[..., :n, :]  # overlapping views: copied before any write
+    out = out - (1 - c) * mean if mean is not None else out.clone()
+    out[..., :1] = (1 - c) * (frames[..., :1] if mean is None else frames[..., :1] - mean)
+    return out
+
+
 def log_energy(frames: torch.Tensor, energy_floor: float = 0.0) -> torch.Tensor:
     """Kaldi's log energy of each frame: ``max(log(max(sum x^2, FLT_EPSILON)), log(energy_floor))``.
 
