@@ -88,6 +88,11 @@ def test_butterfly_shapes_stacks_and_bias():
     x = torch.randn(4, 300)
     assert torch.allclose(b(x), x @ dense.T + b.bias, atol=1e-5)
     assert "nstacks=2" in repr(b) and "in_size=300" in repr(b)
+    # inputs shorter than the butterfly go to the op unpadded: the same as the reference on zero-padded rows
+    assert b.perm is None
+    padded = torch.nn.functional.pad(x, (0, 512 - 300))[:, None, :].expand(4, 2, 512)
+    want = butterfly_multiply_reference(b.twiddle, padded, b.increasing_stride).reshape(4, 1024)[:, :1000] + b.bias
+    torch.testing.assert_close(b(x), want, rtol=1e-5, atol=1e-5)
 
 
 def test_twiddles_flagged_for_no_weight_decay():

@@ -227,11 +227,12 @@ class Butterfly(nn.Module):
                 raise ValueError(f"complex input {x.dtype} to a real butterfly ({dtype})")
             x = x.to(dtype)
         batch_shape = x.shape[:-1]
-        if self.in_size < self.size:
-            x = nn.functional.pad(x, (0, self.size - self.in_size))  # (..., n)
         if self.perm is not None and self._perm_at == "input":
+            if self.in_size < self.size:
+                x = nn.functional.pad(x, (0, self.size - self.in_size))  # (..., n)
             x = x[..., self.perm]
-        x = x.unsqueeze(-2).expand(*batch_shape, self.nstacks, self.size)  # (..., nstacks, n)
+        # otherwise rows of in_size < n samples go to the op as they are: it reads them zero-padded to n
+        x = x.unsqueeze(-2).expand(*batch_shape, self.nstacks, x.shape[-1])  # (..., nstacks, n or in_size)
         y = butterfly_multiply(self.twiddle, x, self.increasing_stride)
         if self.perm is not None and self._perm_at == "output":
             y = y[..., self.perm]
