@@ -41,9 +41,10 @@ def check_outputs(exp, data, runs):
 @pytest.mark.slow
 def test_run_sh_end_to_end(tmp_path):
     corpus, data, exp = tmp_path / "corpus", tmp_path / "data", tmp_path / "exp"
-    # the default front-ends: fixed and learnable log-mel and MFCC
+    # all four front-ends: fixed and learnable log-mel and MFCC (the default leaves out the learnable MFCC)
     out = run_recipe("--corpus_dir", str(corpus), "--corpus_opts", "--tiny", "--data_dir", str(data),
-                     "--exp_dir", str(exp), "--seeds", "1", "--epochs", "1", "--overrides", TINY)
+                     "--exp_dir", str(exp), "--seeds", "1", "--epochs", "1", "--overrides", TINY,
+                     "--frontends", "fbank kaleido_fbank mfcc kaleido")
     runs = ["fbank_seed1", "kaleido_fbank_seed1", "mfcc_seed1", "kaleido_seed1"]
     text = check_outputs(exp, data, runs)
     assert all(f"| {run[:-6]} | 1 |" in out for run in runs)  # the table is printed
@@ -54,7 +55,8 @@ def test_run_sh_end_to_end(tmp_path):
     assert (exp / "plots" / "kmatrix_kaleido_seed1.png").is_file()
     # every stage skips work already done: a second run retrains nothing
     out2 = run_recipe("--corpus_dir", str(corpus), "--corpus_opts", "--tiny", "--data_dir", str(data), "--exp_dir",
-                      str(exp), "--seeds", "1", "--epochs", "1", "--overrides", TINY, "--stop_stage", "2")
+                      str(exp), "--seeds", "1", "--epochs", "1", "--overrides", TINY, "--stop_stage", "2",
+                      "--frontends", "fbank kaleido_fbank mfcc kaleido")
     assert "already complete" in out2 and "up to date" in out2
     assert all("nothing to do" in (exp / run / "train.log").read_text() for run in runs)
 
@@ -64,6 +66,8 @@ def test_help():
     for opt in ("--stage", "--stop_stage", "--timit", "--exp_dir", "--config", "--seeds", "--frontends",
                 "--device", "--condition", "--epochs"):
         assert opt in out.stdout
+    # the main job's defaults: fixed and learnable log-mel and fixed MFCC, three seeds, seven epochs
+    assert "[fbank kaleido_fbank mfcc]" in out.stdout and "[1 2 3]" in out.stdout and "[7 on the built-in" in out.stdout
 
 
 @pytest.mark.parametrize("args, message", [
