@@ -103,6 +103,11 @@ def espnet_package_jobs(batch: torch.Tensor, lengths: torch.Tensor) -> dict:
     return {"espnet2 DefaultFrontend": module_jobs(DefaultFrontend(), batch, lengths)}
 
 
+# KaleidoFrontend's two ways of taking real frames, both exact at init: "complex" (the default, a K-matrix of
+# n_fft inputs) and "packed" (sample pairs as n_fft / 2 complex values, a half-size K-matrix and a separation).
+KALEIDO_ROWS = {"KaleidoFrontend": "complex", "KaleidoFrontend packed": "packed"}
+
+
 def convention_jobs(convention: str, output: str, batch: torch.Tensor, lengths: torch.Tensor) -> tuple[dict, list]:
     """The package rows and kfront's rows of one convention; returns ``(jobs, names of the package rows)``."""
     waves = [batch[i, :n] for i, n in enumerate(lengths.tolist())]
@@ -122,10 +127,6 @@ def convention_jobs(convention: str, output: str, batch: torch.Tensor, lengths: 
         jobs[name] = module_jobs(fe, batch, lengths)
     return jobs, list(package)
 
-
-# KaleidoFrontend's two ways of taking real frames, both exact at init: "complex" (the default, a K-matrix of
-# n_fft inputs) and "packed" (sample pairs as n_fft / 2 complex values, a half-size K-matrix and a separation).
-KALEIDO_ROWS = {"KaleidoFrontend": "complex", "KaleidoFrontend packed": "packed"}
 
 
 CONVENTIONS = [("kaldi-fbank", "fbank"), ("kaldi-mfcc", "mfcc"), ("whisper", "fbank"),

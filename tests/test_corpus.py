@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from _espeak_marks import needs_espeak
 from kfront.corpus import (MANIFEST_NAME, CorpusConfig, generate_corpus, load_grammar, plan_corpus, timit_phones,
                            to_timit)
 from kfront.corpus import _espeak, cli
@@ -17,15 +18,6 @@ from kfront.corpus.text import words_of
 from kfront.corpus.writers import atomic_write, riff_bytes, sphere_bytes
 
 
-def _espeak_missing():
-    try:
-        _espeak.library_version()
-    except RuntimeError as err:
-        return str(err)
-    return ""
-
-
-needs_espeak = pytest.mark.skipif(bool(_espeak_missing()), reason=_espeak_missing() or "espeak-ng present")
 EXTENSIONS = (".WAV", ".PHN", ".WRD", ".TXT")
 
 

@@ -14,6 +14,7 @@ import pytest
 import soundfile as sf
 from scipy import signal
 
+from _espeak_marks import needs_espeak
 from kfront.corpus import CorpusConfig, generate_corpus, plan_corpus, render_utterance, timit_phones
 from kfront.corpus import _espeak, cli
 from kfront.corpus.align import rescale
@@ -26,15 +27,6 @@ from kfront.corpus.telephone import mulaw_round_trip, telephone_line
 from kfront.corpus.text import words_of
 
 
-def _espeak_missing():
-    try:
-        _espeak.library_version()
-    except RuntimeError as err:
-        return str(err)
-    return ""
-
-
-needs_espeak = pytest.mark.skipif(bool(_espeak_missing()), reason=_espeak_missing() or "espeak-ng present")
 ROOT = Path(__file__).resolve().parents[1]
 RATE = 16000
 

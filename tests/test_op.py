@@ -294,6 +294,14 @@ def test_opcheck(device, dtype):
                           (grad, tw.detach(), x.detach(), False, False))
 
 
+def _opcheck_forward_and_backward(tw, x, grad, forward_stride: bool, backward_stride: bool) -> None:
+    """opcheck of the forward op, and of the backward op with and without the input's gradient."""
+    torch.library.opcheck(torch.ops.kfront.butterfly_multiply.default, (tw, x, forward_stride))
+    for input_grad in (True, False):
+        torch.library.opcheck(torch.ops.kfront.butterfly_multiply_backward.default,
+                              (grad, tw.detach(), x.detach(), backward_stride, input_grad))
+
+
 @pytest.mark.parametrize("device", DEVICES)
 def test_real_input_gradcheck_and_opcheck(device):
     tw = _twiddle(2, 2, 8, torch.complex128, device=device).requires_grad_()
@@ -301,11 +309,7 @@ def test_real_input_gradcheck_and_opcheck(device):
     assert torch.autograd.gradcheck(lambda t, v: butterfly_multiply(t, v, True), (tw, x))
     tw = _twiddle(2, 2, 16, torch.complex64, device=device).requires_grad_()
     x = _frames((5, 2, 16), torch.float32, 1, device).requires_grad_()
-    torch.library.opcheck(torch.ops.kfront.butterfly_multiply.default, (tw, x, False))
-    grad = _frames((5, 2, 16), torch.complex64, 2, device)
-    for input_grad in (True, False):
-        torch.library.opcheck(torch.ops.kfront.butterfly_multiply_backward.default,
-                              (grad, tw.detach(), x.detach(), True, input_grad))
+    _opcheck_forward_and_backward(tw, x, _frames((5, 2, 16), torch.complex64, 2, device), False, True)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -321,11 +325,7 @@ def test_short_rows_gradcheck_and_opcheck(device):
                            (torch.complex64, torch.float32)):
         tw = _twiddle(2, 2, 16, dtype, device=device).requires_grad_()
         x = _frames((5, 2, 11), x_dtype, 1, device).requires_grad_()
-        torch.library.opcheck(torch.ops.kfront.butterfly_multiply.default, (tw, x, True))
-        grad = _frames((5, 2, 16), dtype, 2, device)
-        for input_grad in (True, False):
-            torch.library.opcheck(torch.ops.kfront.butterfly_multiply_backward.default,
-                                  (grad, tw.detach(), x.detach(), False, input_grad))
+        _opcheck_forward_and_backward(tw, x, _frames((5, 2, 16), dtype, 2, device), True, False)
 
 
 @pytest.mark.parametrize("device", DEVICES)
