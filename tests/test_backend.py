@@ -147,3 +147,19 @@ def test_build_does_not_import_backend_selection():
                 for alias in node.names} | {node.module or "" for node in ast.walk(tree)
                                             if isinstance(node, ast.ImportFrom)}
     assert not {"_backend", "__main__", "kfront.core._backend"} & imported, imported
+
+
+def test_sanitizer_build_flags(monkeypatch):
+    """KFRONT_SANITIZE=address adds AddressSanitizer to the CPU build's compile and link flags and so to its cache
+    key (an ASan build never replaces the ordinary one); anything else is an error that names the value."""
+    from kfront.core import build
+
+    monkeypatch.delenv("KFRONT_SANITIZE", raising=False)
+    plain_flags, plain_key = build.cpu_flags(), build.cache_key()
+    assert build.sanitizer_flags() == [] and not any("sanitize" in f for f in plain_flags)
+    monkeypatch.setenv("KFRONT_SANITIZE", "address")
+    assert "-fsanitize=address" in build.cpu_flags() and "-fsanitize=address" in build.sanitizer_flags()
+    assert build.cache_key() != plain_key
+    monkeypatch.setenv("KFRONT_SANITIZE", "thread")
+    with pytest.raises(ValueError, match="KFRONT_SANITIZE must be 'address' or empty, got 'thread'"):
+        build.cpu_flags()

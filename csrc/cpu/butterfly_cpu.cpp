@@ -159,6 +159,7 @@ template <typename T, bool kCplx, int kTileVectors>
 void backward_impl(const T* grad, const T* tw, const T* x, T* dtw, T* dx, T* dsep, const Job& job) {
   using K = ButterflyKernel<T, kCplx, kTileVectors>;
   constexpr int W = K::W;
+  TORCH_INTERNAL_ASSERT(job.nblocks >= 1, "backward_impl needs a block (backward_cpu runs none as one)");
   const int64_t m = job.n() * K::C, row_stride = job.nstacks * m;
   const int64_t mx = job.x_values(K::C), x_stride = job.nstacks * mx;
   const int64_t tw_stack = job.nblocks * job.log_n * (job.n() / 2) * K::kTw, tw_total = job.nstacks * tw_stack;
@@ -289,6 +290,15 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> backward_cpu(const at::Tensor& gr
     check_butterfly_grad(grad, twiddle, x, op);
   else
     check_power_grad(grad, twiddle, x, power_k, op);
+  if (twiddle.size(1) == 0) {
+    // No blocks is the identity, but the backward's scratch is laid out around the checkpoints of at least one
+    // block: run one block of identity twiddles (the same product, the same input gradient) and return the
+    // twiddle's gradient, which has no values.
+    const auto identity =
+        at::eye(2, twiddle.options()).expand({twiddle.size(0), 1, twiddle.size(2), twiddle.size(3), 2, 2});
+    auto [no_dtw, dx, dsep] = backward_cpu(grad, identity, x, increasing_stride, input_grad, power_k, separation, op);
+    return {at::empty_like(twiddle, at::MemoryFormat::Contiguous), dx, dsep};
+  }
   const auto tw_c = twiddle.contiguous();
   const auto x_c = x.contiguous();
   const auto grad_c = grad.contiguous();

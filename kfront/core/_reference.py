@@ -23,7 +23,8 @@ def butterfly_multiply_reference(twiddle: torch.Tensor, x: torch.Tensor, increas
 
     Args:
         twiddle (Tensor): ``(nstacks, nblocks, log2 n, n / 2, 2, 2)``.
-        x (Tensor): ``(batch, nstacks, L)``, ``1 <= L <= n``, same dtype as ``twiddle``.
+        x (Tensor): ``(batch, nstacks, L)``, ``1 <= L <= n``, same dtype as ``twiddle`` or, with a complex
+            ``twiddle``, real (the output is complex, as with no blocks).
         increasing_stride (bool): stride order of the first block. (Default: ``True``)
 
     Returns:
@@ -36,7 +37,7 @@ def butterfly_multiply_reference(twiddle: torch.Tensor, x: torch.Tensor, increas
     # Split the twiddle once into its 2x2 entries per (block, layer): indexing it inside the loop would make
     # autograd scatter a full-size zero gradient for every selection.
     t00, t01, t10, t11 = (t.unbind(1) for t in twiddle.flatten(-2).unbind(-1))  # each nblocks x (ns, log n, n/2)
-    out = x
+    out = x if x.dtype == twiddle.dtype or not twiddle.is_complex() else x.to(twiddle.dtype)
     increasing = increasing_stride
     for block in range(nblocks):
         entries = [e[block].unbind(1) for e in (t00, t01, t10, t11)]  # 4 x log_n x (nstacks, n/2)

@@ -13,6 +13,8 @@ Environment:
                       ``~/.cache/kfront/<environment hash>``)
     KFRONT_CSRC       C++/CUDA source directory (default: ``csrc`` next to the ``kfront`` package, else the
                       copy installed with a wheel in ``kfront/_csrc``)
+    KFRONT_SANITIZE   ``address``: build the CPU library with AddressSanitizer (for developers; the process
+                      must preload the sanitizer runtime, as ``tools/sanitize_cpu.sh`` does)
 """
 import contextlib
 import glob
@@ -39,6 +41,16 @@ def source_dir() -> Path:
     return checkout if (checkout / "butterfly.cpp").is_file() else package / "_csrc"
 
 
+def sanitizer_flags() -> list[str]:
+    """Compiler and linker flags of the sanitizer ``$KFRONT_SANITIZE`` asks for (none by default)."""
+    sanitizer = os.environ.get("KFRONT_SANITIZE", "")
+    if sanitizer in ("", "none"):
+        return []
+    if sanitizer != "address":
+        raise ValueError(f"KFRONT_SANITIZE must be 'address' or empty, got {sanitizer!r}")
+    return ["-fsanitize=address", "-fno-omit-frame-pointer", "-g"]
+
+
 def cpu_flags() -> list[str]:
     """Host compiler flags: tuned for this CPU, since the library is built where it runs."""
     flags = ["-O3", "-fopenmp"]
@@ -47,7 +59,7 @@ def cpu_flags() -> list[str]:
         flags += ["-march=native"]  # the kernel's vector width follows the instruction set this enables
     elif machine in ("aarch64", "arm64"):
         flags += ["-mcpu=native"]
-    return flags
+    return flags + sanitizer_flags()
 
 
 def cuda_flags() -> list[str]:
@@ -128,7 +140,7 @@ def load_cpu(verbose: bool = False) -> str:
     if missing or len(sources) < 2:
         raise FileNotFoundError(f"C++ sources not found in {src} (need butterfly.cpp and cpu/*.cpp)")
     return _load(CPU_LIBRARY, [str(s) for s in sources], build_dir("cpu"), verbose,
-                 extra_cflags=cpu_flags(), extra_ldflags=["-fopenmp"])
+                 extra_cflags=cpu_flags(), extra_ldflags=["-fopenmp", *sanitizer_flags()])
 
 
 def cuda_unavailable_reason() -> str | None:
