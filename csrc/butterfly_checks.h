@@ -8,6 +8,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "butterfly_problem.h"
 
@@ -85,6 +86,34 @@ inline void check_power_grad(const at::Tensor& grad, const at::Tensor& twiddle, 
                         grad.scalar_type() == real && grad.device() == x.device(),
                     op, ": grad must be (batch, k) = (", x.size(0), ", ", k, ") ", real, ", got ", grad.sizes(), " ",
                     grad.scalar_type());
+}
+
+// perm, when given: the input permutation, (n,) int64 on x's device, a permutation of 0 .. n - 1. The product's
+// input j is then entry perm[j] of x's row zero-padded to n (entries perm[j] >= L read zero). Its values are
+// checked where it is read: perm_inverse below on the CPU, the binding's own check on CUDA.
+inline void check_perm(const std::optional<at::Tensor>& perm, const at::Tensor& twiddle, const at::Tensor& x,
+                       const char* op) {
+  if (!perm.has_value()) return;
+  const int64_t n = 2 * twiddle.size(3);
+  TORCH_CHECK_VALUE(perm->dim() == 1 && perm->size(0) == n && perm->scalar_type() == at::kLong, op,
+                    ": perm must be a (n,) = (", n, ",) int64 tensor, got ", perm->sizes(), " ", perm->scalar_type());
+  TORCH_CHECK_VALUE(perm->device() == x.device(), op, ": perm is on ", perm->device(), " but x is on ", x.device());
+}
+
+// The inverse of a checked perm held in host memory: inverse[perm[j]] = j. Raises ValueError if perm is not a
+// permutation of 0 .. n - 1.
+inline std::vector<int64_t> perm_inverse(const at::Tensor& perm, const char* op) {
+  const auto p = perm.contiguous();
+  const int64_t* v = p.const_data_ptr<int64_t>();
+  const int64_t n = p.numel();
+  std::vector<int64_t> inverse(n, -1);
+  for (int64_t j = 0; j < n; ++j) {
+    const bool in_range = v[j] >= 0 && v[j] < n;
+    TORCH_CHECK_VALUE(in_range && inverse[v[j]] < 0, op, ": perm must be a permutation of 0 .. ", n - 1,
+                      ", but perm[", j, "] = ", v[j], in_range ? " is repeated" : " is out of range");
+    inverse[v[j]] = j;
+  }
+  return inverse;
 }
 
 // The problem of checked arguments.

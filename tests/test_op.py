@@ -1,12 +1,12 @@
 """The compiled butterfly op against the pure-PyTorch reference, the same tests on every device it is built for.
 
 ``sample_inputs(device)`` lists the problems (n = 2 ... 4096, every dtype, both stride orders, several blocks and
-stacks, real input, partial tiles, rows of L < n samples read as if zero-padded to n); every test runs once per
-device, skipped where that device has no compiled op (on a machine without a GPU, the CUDA runs skip;
-``tests/test_cuda_emulation.py`` runs the CUDA kernels' code on the CPU). Outputs and gradients are compared with the float64 reference; memory the op's outputs are about
-to get is first filled with NaN (a caching allocator hands a freed block to the next allocation of that size),
-so an element the kernels never write shows up. CUDA-only checks (launch knobs, repeatability) are in
-``tests/test_cuda_op.py``.
+stacks, real input, partial tiles, rows of L < n samples read as if zero-padded to n, input permutations); every
+test runs once per device, skipped where that device has no compiled op (on a machine without a GPU, the CUDA runs
+skip; ``tests/test_cuda_emulation.py`` runs the CUDA kernels' code on the CPU). Outputs and gradients are compared
+with the float64 reference; memory the op's outputs are about to get is first filled with NaN (a caching
+allocator hands a freed block to the next allocation of that size), so an element the kernels never write shows
+up. CUDA-only checks (launch knobs, repeatability) are in ``tests/test_cuda_op.py``.
 """
 import dataclasses
 import math
@@ -15,7 +15,7 @@ import pytest
 import torch
 from torch import nn
 
-from kfront.core import butterfly_multiply, butterfly_multiply_reference, randn_twiddle
+from kfront.core import _backend, butterfly_multiply, butterfly_multiply_reference, randn_twiddle
 
 from _devices import DEVICES
 
@@ -37,7 +37,8 @@ def _short(dtype) -> str:
 @dataclasses.dataclass(frozen=True)
 class Sample:
     """One problem: twiddle (nstacks, nblocks, log2 n, n/2, 2, 2) and x (batch, nstacks, L) of `dtype` on `device`,
-    drawn from `seed` on the CPU (so every device gets the same values) when asked for; L = `length`, n if None."""
+    drawn from `seed` on the CPU (so every device gets the same values) when asked for; L = `length`, n if None;
+    with `permuted`, an input permutation (n,) drawn from the seed too."""
     name: str
     nstacks: int
     nblocks: int
@@ -48,6 +49,11 @@ class Sample:
     seed: int
     device: str
     length: int | None = None
+    permuted: bool = False
+
+    @property
+    def perm(self) -> torch.Tensor | None:
+        return _perm(self.n, self.seed, self.device) if self.permuted else None
 
     @property
     def twiddle(self) -> torch.Tensor:
@@ -64,6 +70,10 @@ def _twiddle(nstacks, nblocks, n, dtype, seed=0, device="cpu"):
     return randn_twiddle((nstacks, nblocks, log_n, n // 2, 2, 2), dtype=dtype, generator=gen).to(device)
 
 
+def _perm(n, seed, device):
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed)).to(device)
+
+
 def _frames(shape, dtype, seed, device):
     return torch.randn(shape, dtype=dtype, generator=torch.Generator().manual_seed(seed)).to(device)
 
@@ -75,6 +85,9 @@ CONFIGS = [(1, 1, True, 37), (1, 1, False, 37), (2, 2, False, None), (3, 1, Fals
 # Rows shorter than n: (n, lengths). The lengths cover 1, n - 1, a single partial SIMD vector of values, whole
 # vectors plus a partial one, and the Bluestein sizes of the front-end (400 of 1024, 200 of 512).
 SHORT_ROWS = [(2, (1,)), (8, (1, 5, 7)), (64, (1, 17, 33, 63)), (512, (1, 200, 511)), (1024, (400, 1023))]
+# An input permutation, applied while the CPU kernel loads its tiles: (n, lengths), None the whole row. Kaldi's
+# 400-sample frame of a 512-point FFT is among them.
+PERMUTED = [(2, (None, 1)), (8, (None, 3)), (64, (None, 17)), (512, (None, 400)), (1024, (None, 1000))]
 
 
 def sample_inputs(device: str) -> list[Sample]:
@@ -104,6 +117,14 @@ def sample_inputs(device: str) -> list[Sample]:
                     samples.append(Sample(f"short-n{n}-L{length}-{_short(dtype)}-b{nblocks}-s{nstacks}-"
                                           f"{'inc' if inc else 'dec'}", nstacks, nblocks, n, dtype,
                                           37 if n < 1024 else 5, inc, n + length + nblocks, device, length))
+    for n, lengths in PERMUTED:
+        for length in lengths:
+            for dtype in DTYPES:
+                for nblocks, nstacks, inc in ((1, 1, True), (2, 2, False)):
+                    samples.append(Sample(f"perm-n{n}-L{length or n}-{_short(dtype)}-b{nblocks}-s{nstacks}-"
+                                          f"{'inc' if inc else 'dec'}", nstacks, nblocks, n, dtype,
+                                          37 if n < 1024 else 5, inc, 3 * n + (length or 0) + nblocks, device,
+                                          length, permuted=True))
     return samples
 
 
@@ -126,18 +147,20 @@ def _compare(name, got, want, seed=""):
     assert err_norm <= TOL_NORM[got.dtype], f"{name}: norm error {err_norm:.3g} > {TOL_NORM[got.dtype]:.1g} {seed}"
 
 
-def _check_against_reference(twiddle, x, increasing_stride, seed=0):
+def _check_against_reference(twiddle, x, increasing_stride, seed=0, perm=None):
     """Forward and gradients (x and twiddle) of the compiled op through the public butterfly_multiply equal the
-    float64 reference's on x zero-padded to n; x may be real with a complex twiddle, have rows of L <= n
-    samples and any batch shape."""
+    float64 reference's on x zero-padded to n (then permuted by perm); x may be real with a complex twiddle, have
+    rows of L <= n samples and any batch shape."""
     device, n = x.device, 2 * twiddle.shape[3]
     tw_c, x_c = twiddle.clone().requires_grad_(), x.clone().requires_grad_()
     tw_r = twiddle.to(WIDE[twiddle.dtype]).requires_grad_()
     x_r = x.to(WIDE[x.dtype]).requires_grad_()
     x_padded = nn.functional.pad(x_r, (0, n - x.shape[-1]))  # (..., nstacks, n): the padding made explicit
+    if perm is not None:
+        x_padded = x_padded[..., perm.cpu()].to(device)  # and the permutation
     out_like = torch.empty((*x.shape[:-1], n), dtype=twiddle.dtype)
     _poison(device, out_like)
-    out_c = butterfly_multiply(tw_c, x_c, increasing_stride)
+    out_c = butterfly_multiply(tw_c, x_c, increasing_stride, perm)
     out_r = butterfly_multiply_reference(tw_r, x_padded.reshape(-1, *x_padded.shape[-2:]),
                                          increasing_stride).reshape(out_like.shape)
     assert out_c.dtype == twiddle.dtype and out_c.shape == out_like.shape
@@ -158,7 +181,7 @@ SAMPLE_NAMES = [s.name for s in sample_inputs("cpu")]
 @pytest.mark.parametrize("device", DEVICES)
 def test_matches_reference(device, index):
     sample = sample_inputs(device)[index]
-    _check_against_reference(sample.twiddle, sample.x, sample.increasing_stride, sample.seed)
+    _check_against_reference(sample.twiddle, sample.x, sample.increasing_stride, sample.seed, sample.perm)
 
 
 REAL_INPUT = [(1, 1, 1, True), (3, 1, 2, False), (6, 2, 1, True), (9, 1, 1, False), (9, 2, 2, True),
@@ -188,6 +211,22 @@ def test_real_short_rows_match_reference(device, log_n, nblocks, nstacks, increa
     n, real = 1 << log_n, torch.empty(0, dtype=dtype).real.dtype
     x = _frames((37, nstacks, length), real, log_n + length, device)
     _check_against_reference(_twiddle(nstacks, nblocks, n, dtype, log_n, device), x, increasing_stride)
+
+
+# (log_n, nblocks, nstacks, increasing_stride, L): a permuted real input (a real frame into a complex tile, its
+# values on the permuted rows and the imaginary rows zero).
+REAL_PERMUTED = [(1, 1, 1, True, 2), (3, 2, 1, False, 5), (6, 1, 2, True, 64), (9, 1, 1, True, 400),
+                 (9, 2, 1, False, 512), (10, 2, 2, True, 1000)]
+
+
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128], ids=_short)
+@pytest.mark.parametrize("log_n,nblocks,nstacks,increasing_stride,length", REAL_PERMUTED)
+@pytest.mark.parametrize("device", DEVICES)
+def test_real_permuted_input_matches_reference(device, log_n, nblocks, nstacks, increasing_stride, length, dtype):
+    n, real = 1 << log_n, torch.empty(0, dtype=dtype).real.dtype
+    x = _frames((37, nstacks, length), real, log_n + length, device)
+    _check_against_reference(_twiddle(nstacks, nblocks, n, dtype, log_n, device), x, increasing_stride,
+                             perm=_perm(n, length, device))
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.complex64], ids=_short)
@@ -329,6 +368,58 @@ def test_short_rows_gradcheck_and_opcheck(device):
 
 
 @pytest.mark.parametrize("device", DEVICES)
+def test_permuted_input_gradcheck_and_opcheck(device):
+    """An input permutation: gradcheck (the gradient for x in x's order), opcheck of both ops with perm."""
+    for dtype, x_dtype, length in ((torch.float64, torch.float64, 8), (torch.complex128, torch.float64, 5),
+                                   (torch.complex128, torch.complex128, 6)):
+        tw = _twiddle(2, 2, 8, dtype, device=device).requires_grad_()
+        x = _frames((3, 2, length), x_dtype, 0, device).requires_grad_()
+        perm = _perm(8, length, device)
+        assert torch.autograd.gradcheck(lambda t, v: butterfly_multiply(t, v, False, perm), (tw, x))
+    tw = _twiddle(1, 2, 16, torch.complex64, device=device).requires_grad_()
+    x = _frames((5, 1, 11), torch.float32, 1, device).requires_grad_()
+    grad, perm = _frames((5, 1, 16), torch.complex64, 2, device), _perm(16, 3, device)
+    torch.library.opcheck(torch.ops.kfront.butterfly_multiply.default, (tw, x, True, perm))
+    for input_grad in (True, False):
+        torch.library.opcheck(torch.ops.kfront.butterfly_multiply_backward.default,
+                              (grad, tw.detach(), x.detach(), True, input_grad, perm))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_bad_permutations_raise_value_errors_naming_them(device):
+    """perm must be an (n,) int64 permutation on x's device: the public function, the op on every device and the
+    reference backend say so, naming the value."""
+    tw, x = _twiddle(1, 1, 8, torch.complex64, device=device), _frames((3, 1, 8), torch.complex64, 0, device)
+    op = torch.ops.kfront.butterfly_multiply
+    with pytest.raises(ValueError, match=r"perm must be a \(8,\) int64 tensor .* got \(4,\) torch.int64"):
+        butterfly_multiply(tw, x, True, torch.arange(4, device=device))
+    with pytest.raises(ValueError, match=r"perm must be a \(8,\) int64 tensor .* got \(8,\) torch.int32"):
+        butterfly_multiply(tw, x, True, torch.arange(8, dtype=torch.int32, device=device))
+    with pytest.raises(ValueError, match=r"perm must be a \(n,\) = \(8,\) int64 tensor, got \[8\] Int"):
+        op(tw, x, True, torch.arange(8, dtype=torch.int32, device=device))
+    repeated = torch.tensor([0, 1, 2, 3, 4, 5, 6, 6], device=device)
+    out_of_range = torch.tensor([0, 1, 2, 3, 4, 5, 6, 8], device=device)
+    for bad in (repeated, out_of_range):
+        with pytest.raises(ValueError, match=r"perm must be a permutation of 0 \.\. 7"):
+            op(tw, x, True, bad)
+        with pytest.raises(ValueError, match=r"perm must be a permutation of 0 \.\. 7"):
+            butterfly_multiply_reference_backend(tw, x, bad)
+    if device == "cpu":
+        with pytest.raises(ValueError, match=r"perm\[7\] = 6 is repeated"):
+            op(tw, x, True, repeated)
+        with pytest.raises(ValueError, match=r"perm\[7\] = 8 is out of range"):
+            op(tw, x, True, out_of_range)
+
+
+def butterfly_multiply_reference_backend(tw, x, perm):
+    """butterfly_multiply with the compiled op unavailable (the reference backend)."""
+    from unittest import mock
+
+    with mock.patch.object(_backend, "compiled_op", lambda op, device_type, dtype: None):
+        return butterfly_multiply(tw, x, True, perm)
+
+
+@pytest.mark.parametrize("device", DEVICES)
 def test_double_backward_says_it_is_unsupported(device):
     tw = _twiddle(1, 1, 8, torch.float64, device=device).requires_grad_()
     x = _frames((4, 1, 8), torch.float64, 0, device).requires_grad_()
@@ -467,5 +558,8 @@ def test_the_samples_cover_the_promised_range():
     assert {s.length for s in short} >= {1} and any(s.length == s.n - 1 for s in short)
     assert {s.dtype for s in short} == set(DTYPES) and any(s.nstacks > 1 for s in short)
     assert all(1 <= s.length < s.n and s.x.shape == (s.batch, s.nstacks, s.length) for s in short)
+    permuted = [s for s in samples if s.permuted]
+    assert {s.dtype for s in permuted} == set(DTYPES) and {s.length is None for s in permuted} == {True, False}
+    assert all(sorted(s.perm.tolist()) == list(range(s.n)) for s in permuted)
     s = samples[0]
     assert s.twiddle.shape == (s.nstacks, s.nblocks, 1, 1, 2, 2) and s.x.shape == (s.batch, s.nstacks, 2)

@@ -51,14 +51,14 @@ def _padded(x, tw):
     return nn.functional.pad(x, (0, 2 * tw.shape[3] - x.shape[-1]))
 
 
-def _power_reference(tw, x, increasing_stride, k):
+def _power_reference(tw, x, increasing_stride, k, perm=None):
     """|y|^2 of the first k outputs of the reference product, its stacks in a row: (batch, k)."""
-    y = butterfly_multiply_reference(tw, _padded(x, tw), increasing_stride).reshape(x.shape[0], -1)
+    y = butterfly_multiply_reference(tw, _padded(x, tw), increasing_stride, perm).reshape(x.shape[0], -1)
     return torch.view_as_real(y[:, :k]).square().sum(-1)
 
 
-def _separated_power_reference(tw, x, increasing_stride, separation):
-    y = butterfly_multiply_reference(tw, _padded(x, tw), increasing_stride).reshape(x.shape[0], -1)
+def _separated_power_reference(tw, x, increasing_stride, separation, perm=None):
+    y = butterfly_multiply_reference(tw, _padded(x, tw), increasing_stride, perm).reshape(x.shape[0], -1)
     return torch.view_as_real(separate(y[:, :separation.shape[1] - 1], separation)).square().sum(-1)
 
 
@@ -94,13 +94,14 @@ def test_power_of_short_rows_matches_reference(device, log_n, nstacks, nblocks, 
     _check_power(device, log_n, nstacks, nblocks, k, increasing_stride, real, dtype, length, log_n + k + length)
 
 
-def _check_power(device, log_n, nstacks, nblocks, k, increasing_stride, real, dtype, length, seed):
+def _check_power(device, log_n, nstacks, nblocks, k, increasing_stride, real, dtype, length, seed, permuted=False):
     n, gen = 1 << log_n, torch.Generator().manual_seed(seed)
     tw = _twiddle(nstacks, nblocks, n, dtype, k, device)
     x = _randn((37, nstacks, length), tw.real.dtype if real else dtype, gen, device)
+    perm = torch.randperm(n, generator=gen).to(device) if permuted else None
     tw_c, x_c, tw_r, x_r = (t.clone().requires_grad_() for t in (tw, x, tw, x))
-    out_c = butterfly_multiply_power(tw_c, x_c, increasing_stride, k)
-    out_r = _power_reference(tw_r, x_r, increasing_stride, k)
+    out_c = butterfly_multiply_power(tw_c, x_c, increasing_stride, k, perm=perm)
+    out_r = _power_reference(tw_r, x_r, increasing_stride, k, perm)
     _close(out_c, out_r, out_r.dtype, "power")
     g = _randn(out_r.shape, out_r.dtype, gen, device)
     out_c.backward(g)
@@ -109,7 +110,7 @@ def _check_power(device, log_n, nstacks, nblocks, k, increasing_stride, real, dt
     _close(tw_c.grad, _grad_of(tw_r), dtype, "grad twiddle")
     if _fused(device):  # the fused backward without d_x: the same twiddle gradient, bit for bit
         d_tw, no_d_x, no_d_sep = torch.ops.kfront.butterfly_multiply_power_backward(g, tw, x, increasing_stride, k,
-                                                                                     None, False)
+                                                                                     None, False, perm)
         assert torch.equal(d_tw, tw_c.grad) and no_d_x.shape == (0,) and no_d_sep.shape == (0,)
 
 
@@ -213,14 +214,16 @@ def test_separated_power_of_short_rows_matches_reference(device, log_n, nstacks,
                            log_n + N + length)
 
 
-def _check_separated_power(device, log_n, nstacks, nblocks, N, increasing_stride, real, dtype, length, seed):
+def _check_separated_power(device, log_n, nstacks, nblocks, N, increasing_stride, real, dtype, length, seed,
+                           permuted=False):
     n, gen = 1 << log_n, torch.Generator().manual_seed(seed)
     tw = _twiddle(nstacks, nblocks, n, dtype, N, device)
     x = _randn((37, nstacks, length), tw.real.dtype if real else dtype, gen, device)
     sep = _randn((2, N + 1), dtype, gen, device)
+    perm = torch.randperm(n, generator=gen).to(device) if permuted else None
     tw_c, x_c, s_c, tw_r, x_r, s_r = (t.clone().requires_grad_() for t in (tw, x, sep, tw, x, sep))
-    out_c = butterfly_multiply_power(tw_c, x_c, increasing_stride, separation=s_c)
-    out_r = _separated_power_reference(tw_r, x_r, increasing_stride, s_r)
+    out_c = butterfly_multiply_power(tw_c, x_c, increasing_stride, separation=s_c, perm=perm)
+    out_r = _separated_power_reference(tw_r, x_r, increasing_stride, s_r, perm)
     _close(out_c, out_r, out_r.dtype, "separated power")
     g = _randn(out_r.shape, out_r.dtype, gen, device)
     out_c.backward(g)
@@ -228,6 +231,43 @@ def _check_separated_power(device, log_n, nstacks, nblocks, N, increasing_stride
     _close(x_c.grad, x_r.grad, x.dtype, "grad x")
     _close(tw_c.grad, _grad_of(tw_r), dtype, "grad twiddle")
     _close(s_c.grad, s_r.grad, dtype, "grad separation")
+
+
+# (log_n, nstacks, nblocks, k or N, increasing_stride, real, L, separated): an input permutation, as the
+# front-end's Cooley-Tukey K-matrices have (Kaldi's 400-sample frame of 512, packed as 200 of 256).
+PERMUTED = [(1, 1, 1, 2, True, True, 2, False), (4, 2, 1, 9, False, True, 11, False),
+            (9, 1, 1, 257, True, True, 400, False), (9, 1, 2, 257, False, False, 512, False),
+            (8, 1, 1, 256, True, False, 200, True), (8, 1, 1, 256, False, True, 256, True),
+            (4, 1, 0, 16, True, False, 16, True)]
+
+
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128], ids=str)
+@pytest.mark.parametrize("log_n,nstacks,nblocks,k,increasing_stride,real,length,separated", PERMUTED)
+@pytest.mark.parametrize("device", DEVICES)
+def test_power_of_permuted_input_matches_reference(device, log_n, nstacks, nblocks, k, increasing_stride, real,
+                                                   length, separated, dtype):
+    """Both powers of a permuted input against the reference on the padded rows permuted: output and the
+    gradients (x's in x's order)."""
+    check = _check_separated_power if separated else _check_power
+    check(device, log_n, nstacks, nblocks, k, increasing_stride, real, dtype, length, 7 * log_n + length,
+          permuted=True)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_permuted_power_opcheck(device):
+    if not _fused(device):
+        pytest.skip(f"no fused power kernel on {device}: the power is composed there")
+    tw = _twiddle(1, 2, 16, torch.complex64, device=device).requires_grad_()
+    x = torch.randn(5, 1, 11, device=device, requires_grad=True)
+    sep = torch.randn(2, 17, dtype=torch.complex64, device=device, requires_grad=True)
+    perm = torch.randperm(16, generator=torch.Generator().manual_seed(3)).to(device)
+    torch.library.opcheck(torch.ops.kfront.butterfly_multiply_power.default, (tw, x, True, 9, None, perm))
+    torch.library.opcheck(torch.ops.kfront.butterfly_multiply_power.default, (tw, x, False, 17, sep, perm))
+    for k, s in ((9, None), (17, sep.detach())):
+        for input_grad in (True, False):
+            torch.library.opcheck(torch.ops.kfront.butterfly_multiply_power_backward.default,
+                                  (torch.randn(5, k, device=device), tw.detach(), x.detach(), True, k, s, input_grad,
+                                   perm))
 
 
 @pytest.mark.parametrize("device", DEVICES)

@@ -11,6 +11,7 @@
 
 #include <cstdlib>
 #include <memory>
+#include <vector>
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -80,6 +81,9 @@ struct Job : Problem {
   // the separation of its first power_k - 1.
   int64_t power_k;
   const void* separation;
+  // The input permutation's inverse (n entries, see check_perm), or nullptr: x's element e is the product's
+  // input inverse[e].
+  const int64_t* inverse = nullptr;
   Job(const Problem& pb, int64_t length, bool real_input, int64_t power_k = -1, const void* separation = nullptr)
       : Problem(pb), length(length), real_input(real_input), power_k(power_k), separation(separation) {}
   // Power mode: how many of a stack's power outputs are its own (a frame's stacks are in a row, stack s from
@@ -94,6 +98,25 @@ struct Job : Problem {
   int64_t x_tile_values(int C) const { return real_input ? n() : n() * C; }
   int spread() const { return real_input ? 2 : 1; }
 };
+
+// Where a permuted input's values go in a tile of C values per element (see load_tile_mapped): row_of[q] for
+// each of a row's x_values(C) values, and the rows that receive none (every component of the inputs the
+// permutation takes from the padding, and a real input's imaginary rows).
+struct TileRows {
+  std::vector<int64_t> row_of, zero;
+};
+TileRows tile_rows(const Job& job, int C) {
+  TileRows t;
+  if (job.inverse == nullptr) return t;
+  const int cx = job.real_input ? 1 : C;  // values per element of x
+  t.row_of.resize(job.length * cx);
+  std::vector<char> filled(job.n() * C, 0);
+  for (int64_t e = 0; e < job.length; ++e)
+    for (int c = 0; c < cx; ++c) filled[t.row_of[e * cx + c] = job.inverse[e] * C + c] = 1;
+  for (int64_t r = 0; r < job.n() * C; ++r)
+    if (!filled[r]) t.zero.push_back(r);
+  return t;
+}
 
 // Below this many element-layers (frames * n * layers) per share, waking another thread costs more than it saves.
 constexpr int64_t kMinShareWork = int64_t{1} << 18;
@@ -125,6 +148,7 @@ void forward_impl(const T* tw, const T* x, T* out, const Job& job) {
   const int64_t ntiles = (job.batch + W - 1) / W;
   const int64_t ntasks = ntiles * job.nstacks;
   constexpr int lsub = K::kL1SubLog2;
+  const TileRows map = tile_rows(job, K::C);
   run_shares(ntasks, num_shares(ntasks, W * job.n() * job.nblocks * job.log_n), [&](int64_t t0, int64_t t1, int64_t) {
     auto tile = aligned_scratch<T>(K::forward_scratch(job.n(), lsub));  // the tile, then sub-block scratch
     using P = PowerKernel<T, kTileVectors>;
@@ -133,8 +157,12 @@ void forward_impl(const T* tw, const T* x, T* out, const Job& job) {
       const int64_t stack = t % job.nstacks, b0 = (t / job.nstacks) * W;
       const int rows = int(std::min<int64_t>(W, job.batch - b0));
       if (job.power_k >= 0 && job.power_head(stack) == 0) continue;  // none of this stack's outputs is kept
-      K::load_tile(x + b0 * x_stride + stack * mx, x_stride, rows, mx, job.x_tile_values(K::C), tile.get(),
-                   job.spread());
+      if (job.inverse != nullptr)
+        K::load_tile_mapped(x + b0 * x_stride + stack * mx, x_stride, rows, mx, map.row_of.data(), map.zero.data(),
+                            int64_t(map.zero.size()), tile.get());
+      else
+        K::load_tile(x + b0 * x_stride + stack * mx, x_stride, rows, mx, job.x_tile_values(K::C), tile.get(),
+                     job.spread());
       K::forward_tile(tile.get(), tw + stack * tw_stack, int(job.nblocks), job.log_n, lsub, job.increasing_stride);
       if constexpr (kCplx) {
         if (job.power_k >= 0) {
@@ -173,6 +201,7 @@ void backward_impl(const T* grad, const T* tw, const T* x, T* dtw, T* dx, T* dse
   // cheaper than waking threads again for a parallel sum.
   const int64_t sep_total = job.separation != nullptr ? 4 * job.power_k : 0, row_total = tw_total + sep_total;
   auto partial = aligned_scratch<T>(nshares * row_total);
+  const TileRows map = tile_rows(job, K::C);
   run_shares(ntasks, nshares, [&](int64_t t0, int64_t t1, int64_t share) {
     auto scratch = aligned_scratch<T>(scratch_values);
     T* x_tile = K::x_tile(scratch.get());
@@ -197,7 +226,11 @@ void backward_impl(const T* grad, const T* tw, const T* x, T* dtw, T* dx, T* dse
           for (int r = 0; r < rows; ++r) std::fill_n(dx + x_offset + r * x_stride, mx, T(0));
         continue;
       }
-      K::load_tile(x + x_offset, x_stride, rows, mx, job.x_tile_values(K::C), x_tile, job.spread());
+      if (job.inverse != nullptr)
+        K::load_tile_mapped(x + x_offset, x_stride, rows, mx, map.row_of.data(), map.zero.data(),
+                            int64_t(map.zero.size()), x_tile);
+      else
+        K::load_tile(x + x_offset, x_stride, rows, mx, job.x_tile_values(K::C), x_tile, job.spread());
       if (job.power_k >= 0)
         P::load_real_rows(grad + b0 * job.power_k + stack * job.n(), job.power_k, rows, ks, gp.get());
       else
@@ -227,7 +260,10 @@ void backward_impl(const T* grad, const T* tw, const T* x, T* dtw, T* dx, T* dse
         backward(nullptr);
       }
       // A real input's gradient is the real part of the complex one (PyTorch's convention).
-      if (dx != nullptr) K::store_tile(g_tile, rows, mx, dx + x_offset, x_stride, job.spread());
+      if (dx != nullptr && job.inverse != nullptr)
+        K::store_tile_mapped(g_tile, rows, mx, map.row_of.data(), dx + x_offset, x_stride);
+      else if (dx != nullptr)
+        K::store_tile(g_tile, rows, mx, dx + x_offset, x_stride, job.spread());
     }
     T* row = partial.get() + share * row_total;
     std::fill(row, row + row_total, T(0));
@@ -249,22 +285,25 @@ void backward_impl(const T* grad, const T* tw, const T* x, T* dtw, T* dx, T* dse
 
 // power_k < 0: y = the butterfly product, (batch, nstacks, n); else |y|^2 of y's first power_k outputs, its
 // stacks in a row, or with a separation (defined: (2, power_k) coefficients) |X|^2 of the separated first
-// power_k - 1 outputs: (batch, power_k) real.
+// power_k - 1 outputs: (batch, power_k) real. perm: the input permutation (see check_perm), or none.
 at::Tensor forward_cpu(const at::Tensor& twiddle, const at::Tensor& x, bool increasing_stride, int64_t power_k,
-                       const at::Tensor& separation, const char* op) {
+                       const at::Tensor& separation, const std::optional<at::Tensor>& perm, const char* op) {
   check_butterfly_inputs(twiddle, x, op);
   check_butterfly_dtype(twiddle, op);
+  check_perm(perm, twiddle, x, op);
   const auto tw_c = twiddle.contiguous();
   const auto x_c = x.contiguous();
   const auto real = c10::toRealValueType(tw_c.scalar_type());
   // (batch, nstacks, n), or (batch, power_k)
   auto out = power_k < 0 ? at::empty({x_c.size(0), x_c.size(1), 2 * tw_c.size(3)}, tw_c.options())
                          : at::empty({x_c.size(0), power_k}, tw_c.options().dtype(real));
+  const auto inverse = perm.has_value() ? perm_inverse(*perm, op) : std::vector<int64_t>();
   if (out.numel() == 0) return out;
   advise_huge_pages(out);
   const auto sep_c = separation.defined() ? separation.contiguous() : separation;
-  const Job job(problem_of(tw_c, x_c, increasing_stride), x_c.size(2), tw_c.is_complex() && !x_c.is_complex(),
-                power_k, sep_c.defined() ? sep_c.const_data_ptr() : nullptr);
+  Job job(problem_of(tw_c, x_c, increasing_stride), x_c.size(2), tw_c.is_complex() && !x_c.is_complex(), power_k,
+          sep_c.defined() ? sep_c.const_data_ptr() : nullptr);
+  job.inverse = perm.has_value() ? inverse.data() : nullptr;
   AT_DISPATCH_FLOATING_AND_COMPLEX_TYPES(tw_c.scalar_type(), "butterfly_multiply_cpu", [&] {
     using real_t = typename c10::scalar_value_type<scalar_t>::type;
     constexpr bool kCplx = c10::is_complex<scalar_t>::value;
@@ -278,14 +317,16 @@ at::Tensor forward_cpu(const at::Tensor& twiddle, const at::Tensor& x, bool incr
 }
 
 // Without input_grad, d_x is neither computed nor allocated: an empty tensor takes its place. power_k and
-// separation as in forward_cpu: grad is the gradient of its output. Returns (d_twiddle, d_x, d_separation); the
-// last is empty without a separation.
+// separation and perm as in forward_cpu: grad is the gradient of its output. Returns (d_twiddle, d_x,
+// d_separation); the last is empty without a separation.
 std::tuple<at::Tensor, at::Tensor, at::Tensor> backward_cpu(const at::Tensor& grad, const at::Tensor& twiddle,
                                                             const at::Tensor& x, bool increasing_stride,
                                                             bool input_grad, int64_t power_k,
-                                                            const at::Tensor& separation, const char* op) {
+                                                            const at::Tensor& separation,
+                                                            const std::optional<at::Tensor>& perm, const char* op) {
   check_butterfly_inputs(twiddle, x, op);
   check_butterfly_dtype(twiddle, op);
+  check_perm(perm, twiddle, x, op);
   if (power_k < 0)
     check_butterfly_grad(grad, twiddle, x, op);
   else
@@ -296,7 +337,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> backward_cpu(const at::Tensor& gr
     // twiddle's gradient, which has no values.
     const auto identity =
         at::eye(2, twiddle.options()).expand({twiddle.size(0), 1, twiddle.size(2), twiddle.size(3), 2, 2});
-    auto [no_dtw, dx, dsep] = backward_cpu(grad, identity, x, increasing_stride, input_grad, power_k, separation, op);
+    auto [no_dtw, dx, dsep] =
+        backward_cpu(grad, identity, x, increasing_stride, input_grad, power_k, separation, perm, op);
     return {at::empty_like(twiddle, at::MemoryFormat::Contiguous), dx, dsep};
   }
   const auto tw_c = twiddle.contiguous();
@@ -306,9 +348,11 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> backward_cpu(const at::Tensor& gr
   advise_huge_pages(dx);
   const auto sep_c = separation.defined() ? separation.contiguous() : separation;
   auto dsep = sep_c.defined() ? at::zeros_like(sep_c, at::MemoryFormat::Contiguous) : at::empty({0}, tw_c.options());
+  const auto inverse = perm.has_value() ? perm_inverse(*perm, op) : std::vector<int64_t>();
   if (x_c.numel() == 0) return {at::zeros_like(tw_c, at::MemoryFormat::Contiguous), dx, dsep};
-  const Job job(problem_of(tw_c, x_c, increasing_stride), x_c.size(2), tw_c.is_complex() && !x_c.is_complex(),
-                power_k, sep_c.defined() ? sep_c.const_data_ptr() : nullptr);
+  Job job(problem_of(tw_c, x_c, increasing_stride), x_c.size(2), tw_c.is_complex() && !x_c.is_complex(), power_k,
+          sep_c.defined() ? sep_c.const_data_ptr() : nullptr);
+  job.inverse = perm.has_value() ? inverse.data() : nullptr;
   auto dtw = at::empty_like(tw_c, at::MemoryFormat::Contiguous);
   AT_DISPATCH_FLOATING_AND_COMPLEX_TYPES(tw_c.scalar_type(), "butterfly_multiply_backward_cpu", [&] {
     using real_t = typename c10::scalar_value_type<scalar_t>::type;
@@ -325,31 +369,35 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> backward_cpu(const at::Tensor& gr
   return {dtw, dx, dsep};
 }
 
-at::Tensor butterfly_multiply_cpu(const at::Tensor& twiddle, const at::Tensor& x, bool increasing_stride) {
-  return forward_cpu(twiddle, x, increasing_stride, -1, at::Tensor(), "kfront::butterfly_multiply");
+at::Tensor butterfly_multiply_cpu(const at::Tensor& twiddle, const at::Tensor& x, bool increasing_stride,
+                                  const std::optional<at::Tensor>& perm) {
+  return forward_cpu(twiddle, x, increasing_stride, -1, at::Tensor(), perm, "kfront::butterfly_multiply");
 }
 
 std::tuple<at::Tensor, at::Tensor> butterfly_multiply_backward_cpu(const at::Tensor& grad, const at::Tensor& twiddle,
                                                                    const at::Tensor& x, bool increasing_stride,
-                                                                   bool input_grad) {
-  auto [dtw, dx, dsep] = backward_cpu(grad, twiddle, x, increasing_stride, input_grad, -1, at::Tensor(),
+                                                                   bool input_grad,
+                                                                   const std::optional<at::Tensor>& perm) {
+  auto [dtw, dx, dsep] = backward_cpu(grad, twiddle, x, increasing_stride, input_grad, -1, at::Tensor(), perm,
                                       "kfront::butterfly_multiply_backward");
   return {dtw, dx};
 }
 
 at::Tensor butterfly_multiply_power_cpu(const at::Tensor& twiddle, const at::Tensor& x, bool increasing_stride,
-                                        int64_t k, const std::optional<at::Tensor>& separation) {
+                                        int64_t k, const std::optional<at::Tensor>& separation,
+                                        const std::optional<at::Tensor>& perm) {
   constexpr const char* op = "kfront::butterfly_multiply_power";
   check_power_args(twiddle, x, k, separation, op);
-  return forward_cpu(twiddle, x, increasing_stride, k, separation.value_or(at::Tensor()), op);
+  return forward_cpu(twiddle, x, increasing_stride, k, separation.value_or(at::Tensor()), perm, op);
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> butterfly_multiply_power_backward_cpu(
     const at::Tensor& grad, const at::Tensor& twiddle, const at::Tensor& x, bool increasing_stride, int64_t k,
-    const std::optional<at::Tensor>& separation, bool input_grad) {
+    const std::optional<at::Tensor>& separation, bool input_grad, const std::optional<at::Tensor>& perm) {
   constexpr const char* op = "kfront::butterfly_multiply_power_backward";
   check_power_args(twiddle, x, k, separation, op);
-  return backward_cpu(grad, twiddle, x, increasing_stride, input_grad, k, separation.value_or(at::Tensor()), op);
+  return backward_cpu(grad, twiddle, x, increasing_stride, input_grad, k, separation.value_or(at::Tensor()), perm,
+                      op);
 }
 
 }  // namespace

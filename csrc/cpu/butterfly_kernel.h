@@ -110,6 +110,51 @@ struct ButterflyKernel {
     }
   }
 
+  // ---- permuted tiles <-> frames -----------------------------------------------------------------------------
+  // With an input permutation the frame's values keep their order in memory and change rows in the tile:
+  // value q < m_read of a frame goes to tile row row_of[q] (in units of W values), and the rows listed in zero
+  // receive none (the padding, and the imaginary rows of a real frame in a complex tile). The transposes are
+  // load_tile's; only the row each transposed vector is stored to changes, so the permutation costs no pass.
+  static void load_tile_mapped(const T* src, int64_t row_stride, int rows, int64_t m_read, const int64_t* row_of,
+                               const int64_t* zero, int64_t nzero, T* tile) {
+    for (int64_t z = 0; z < nzero; ++z)
+      for (int o = 0; o < W; o += VL) S::store(tile + zero[z] * W + o, S::zero());
+    const int64_t m_full = m_read / VL * VL;
+    for (int g = 0; g < NV; ++g) {
+      const int r0 = g * VL, nr = std::clamp(rows - r0, 0, VL);
+      for (int64_t q0 = 0; q0 < m_full; q0 += VL) {
+        V blk[VL];
+#pragma GCC unroll 16
+        for (int r = 0; r < VL; ++r) blk[r] = r < nr ? S::load(src + (r0 + r) * row_stride + q0) : S::zero();
+        S::transpose(blk);
+#pragma GCC unroll 16
+        for (int q = 0; q < VL; ++q) S::store(tile + row_of[q0 + q] * W + r0, blk[q]);
+      }
+      for (int64_t q = m_full; q < m_read; ++q)  // the last values, fewer than a vector: one by one
+        for (int r = 0; r < VL; ++r) tile[row_of[q] * W + r0 + r] = r < nr ? src[(r0 + r) * row_stride + q] : T(0);
+    }
+  }
+
+  // Inverse of load_tile_mapped for the first `rows` lanes: value q of frame r is tile row row_of[q], lane r.
+  static void store_tile_mapped(const T* tile, int rows, int64_t m, const int64_t* row_of, T* dst, int64_t row_stride) {
+    const int64_t m_full = m / VL * VL;
+    for (int g = 0; g < NV; ++g) {
+      const int r0 = g * VL, nr = std::clamp(rows - r0, 0, VL);
+      if (nr == 0) continue;
+      for (int64_t q0 = 0; q0 < m_full; q0 += VL) {
+        V blk[VL];
+#pragma GCC unroll 16
+        for (int q = 0; q < VL; ++q) blk[q] = S::load(tile + row_of[q0 + q] * W + r0);
+        S::transpose(blk);
+#pragma GCC unroll 16
+        for (int r = 0; r < VL; ++r)
+          if (r < nr) S::store(dst + (r0 + r) * row_stride + q0, blk[r]);
+      }
+      for (int r = 0; r < nr; ++r)
+        for (int64_t q = m_full; q < m; ++q) dst[(r0 + r) * row_stride + q] = tile[row_of[q] * W + r0 + r];
+    }
+  }
+
   // ---- one pair ---------------------------------------------------------------------------------------------
   // (ya, yb) = T (a, b) for the W frames; a may alias ya and b yb (both are read before either is written).
   static KFRONT_INLINE void pair_forward(const T* a, const T* b, T* ya, T* yb, const T* t) {

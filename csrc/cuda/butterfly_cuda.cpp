@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <tuple>
 
 #include "../butterfly_checks.h"
@@ -61,37 +62,54 @@ at::Tensor aligned_contiguous(const at::Tensor& t) {
 
 // The kernels' frames (batch, nstacks, n): a real x with a complex twiddle (a real input) runs as a complex one
 // (its gradient is the real part), and rows of L < n samples are zero-padded to n (one write of the frames:
-// the rows copied in, the padding zeroed).
-at::Tensor frames_for(const at::Tensor& twiddle, const at::Tensor& x) {
+// the rows copied in, the padding zeroed). With an input permutation, the padded frames' entries perm[j] (a
+// gather here; the CPU kernels permute while loading their tiles).
+at::Tensor frames_for(const at::Tensor& twiddle, const at::Tensor& x, const std::optional<at::Tensor>& perm) {
   const int64_t n = 2 * twiddle.size(3), length = x.size(2);
-  if (length == n)
-    return aligned_contiguous(twiddle.is_complex() && !x.is_complex() ? x.to(twiddle.scalar_type()) : x);
-  at::Tensor frames = at::empty({x.size(0), x.size(1), n}, twiddle.options());  // fresh: aligned
-  frames.narrow(2, 0, length).copy_(x);
-  frames.narrow(2, length, n - length).zero_();
-  return frames;
+  at::Tensor frames;
+  if (length == n) {
+    frames = twiddle.is_complex() && !x.is_complex() ? x.to(twiddle.scalar_type()) : x;
+  } else {
+    frames = at::empty({x.size(0), x.size(1), n}, twiddle.options());
+    frames.narrow(2, 0, length).copy_(x);
+    frames.narrow(2, length, n - length).zero_();
+  }
+  if (perm.has_value()) frames = frames.index_select(2, *perm);  // fresh, contiguous
+  return aligned_contiguous(frames);
 }
 
-// d_x as the op returns it, with x's shape and dtype: the gradient of the kernels' frames (frames_for) cut back
-// to x's rows, and its real part for a real input.
-at::Tensor input_grad_of(const at::Tensor& d_frames, const at::Tensor& x) {
+// d_x as the op returns it, with x's shape and dtype: the gradient of the kernels' frames (frames_for) put back
+// in x's order, cut back to x's rows, and its real part for a real input.
+at::Tensor input_grad_of(const at::Tensor& d_frames, const at::Tensor& x, const std::optional<at::Tensor>& perm) {
   const bool real_input = !x.is_complex() && d_frames.is_complex();
-  if (d_frames.size(2) == x.size(2)) return real_input ? at::real(d_frames).contiguous() : d_frames;
-  return (real_input ? at::real(d_frames) : d_frames).narrow(2, 0, x.size(2)).contiguous();
+  const at::Tensor d = perm.has_value() ? d_frames.index_select(2, at::argsort(*perm)) : d_frames;
+  if (d.size(2) == x.size(2)) return real_input ? at::real(d).contiguous() : d;
+  return (real_input ? at::real(d) : d).narrow(2, 0, x.size(2)).contiguous();
+}
+
+// The values of a checked perm (check_perm): a permutation of 0 .. n - 1, checked on the device.
+void check_perm_values(const std::optional<at::Tensor>& perm, const char* op) {
+  if (!perm.has_value()) return;
+  const auto sorted = std::get<0>(at::sort(*perm));
+  TORCH_CHECK_VALUE(at::equal(sorted, at::arange(perm->size(0), perm->options())), op,
+                    ": perm must be a permutation of 0 .. ", perm->size(0) - 1);
 }
 
 void check_cuda(cudaError_t err, const char* op) {
   TORCH_CHECK(err == cudaSuccess, op, " (CUDA) failed: ", cudaGetErrorName(err), ": ", cudaGetErrorString(err));
 }
 
-at::Tensor butterfly_multiply_cuda(const at::Tensor& twiddle, const at::Tensor& x, bool increasing_stride) {
+at::Tensor butterfly_multiply_cuda(const at::Tensor& twiddle, const at::Tensor& x, bool increasing_stride,
+                                   const std::optional<at::Tensor>& perm) {
   constexpr const char* op = "kfront::butterfly_multiply";
   check_butterfly_inputs(twiddle, x, op);
   check_butterfly_dtype(twiddle, op);
+  check_perm(perm, twiddle, x, op);
   const c10::cuda::CUDAGuard guard(x.device());
+  check_perm_values(perm, op);
   const Problem pb = problem_of(twiddle, x, increasing_stride);
   const at::Tensor tw = aligned_contiguous(twiddle);
-  const at::Tensor xc = frames_for(tw, x);
+  const at::Tensor xc = frames_for(tw, x, perm);
   at::Tensor out = at::empty(xc.sizes(), tw.options());  // (batch, nstacks, n)
   if (out.numel() == 0) return out;
   check_cuda(butterfly_forward(kernel_dtype(tw.scalar_type()), tw.data_ptr(), xc.data_ptr(), out.data_ptr(), pb,
@@ -104,15 +122,18 @@ at::Tensor butterfly_multiply_cuda(const at::Tensor& twiddle, const at::Tensor& 
 // final write.
 std::tuple<at::Tensor, at::Tensor> butterfly_multiply_backward_cuda(const at::Tensor& grad, const at::Tensor& twiddle,
                                                                     const at::Tensor& x, bool increasing_stride,
-                                                                    bool input_grad) {
+                                                                    bool input_grad,
+                                                                    const std::optional<at::Tensor>& perm) {
   constexpr const char* op = "kfront::butterfly_multiply_backward";
   check_butterfly_inputs(twiddle, x, op);
   check_butterfly_dtype(twiddle, op);
   check_butterfly_grad(grad, twiddle, x, op);
+  check_perm(perm, twiddle, x, op);
   const c10::cuda::CUDAGuard guard(x.device());
+  check_perm_values(perm, op);
   const Problem pb = problem_of(twiddle, x, increasing_stride);
   const at::Tensor tw = aligned_contiguous(twiddle);
-  const at::Tensor xc = frames_for(tw, x);
+  const at::Tensor xc = frames_for(tw, x, perm);
   const at::Tensor gc = aligned_contiguous(grad);
   at::Tensor d_twiddle = at::empty_like(tw);  // zeroed by the launcher
   const at::Tensor no_d_x = at::empty({0}, x.options());
@@ -127,7 +148,7 @@ std::tuple<at::Tensor, at::Tensor> butterfly_multiply_backward_cuda(const at::Te
                                 input_grad ? d_x.data_ptr() : nullptr, workspace.data_ptr(), ws_bytes, pb, opt,
                                 c10::cuda::getCurrentCUDAStream().stream()),
              op);
-  return {d_twiddle, input_grad ? input_grad_of(d_x, x) : d_x};
+  return {d_twiddle, input_grad ? input_grad_of(d_x, x, perm) : d_x};
 }
 
 }  // namespace

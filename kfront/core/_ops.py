@@ -13,14 +13,15 @@ POWER = "kfront::butterfly_multiply_power"
 POWER_BACKWARD = "kfront::butterfly_multiply_power_backward"
 
 
-def _fake_forward(twiddle: torch.Tensor, x: torch.Tensor, increasing_stride: bool) -> torch.Tensor:
+def _fake_forward(twiddle: torch.Tensor, x: torch.Tensor, increasing_stride: bool,
+                  perm: torch.Tensor | None = None) -> torch.Tensor:
     # (batch, nstacks, L) -> (batch, nstacks, n), contiguous, with the twiddle's dtype (x may be real when the
     # twiddle is complex; its rows, L <= n samples, are read zero-padded to n)
     return x.new_empty((x.shape[0], x.shape[1], 2 * twiddle.shape[3]), dtype=twiddle.dtype)
 
 
 def _fake_backward(grad: torch.Tensor, twiddle: torch.Tensor, x: torch.Tensor, increasing_stride: bool,
-                   input_grad: bool = True):
+                   input_grad: bool = True, perm: torch.Tensor | None = None):
     # d_x has x's shape (batch, nstacks, L), grad the output's (batch, nstacks, n); d_x is an empty (0,)
     # placeholder when the input's gradient is not asked for
     d_x = torch.empty_like(x, memory_format=torch.contiguous_format) if input_grad else x.new_empty((0,))
@@ -28,48 +29,51 @@ def _fake_backward(grad: torch.Tensor, twiddle: torch.Tensor, x: torch.Tensor, i
 
 
 def _setup_context(ctx, inputs, output) -> None:
-    twiddle, x, increasing_stride = inputs
+    twiddle, x, increasing_stride, *perm = inputs  # perm is no input when left to its default
     # Only the inputs are kept: the backward kernel recomputes every layer's activations tile by tile.
-    ctx.save_for_backward(twiddle, x)
+    ctx.save_for_backward(twiddle, x, *perm)
     ctx.increasing_stride = increasing_stride
 
 
 def _backward(ctx, grad: torch.Tensor):
-    twiddle, x = ctx.saved_tensors
+    twiddle, x, *perm = ctx.saved_tensors
     # Frames cut from a waveform need no gradient: then the kernel skips d_x (its last layer's input gradient
     # and the write of a tensor the size of x).
     input_grad = ctx.needs_input_grad[1]
     d_twiddle, d_x = torch.ops.kfront.butterfly_multiply_backward(grad.contiguous(), twiddle, x,
-                                                                  ctx.increasing_stride, input_grad)
-    return (d_twiddle if ctx.needs_input_grad[0] else None), (d_x if input_grad else None), None
+                                                                  ctx.increasing_stride, input_grad, *perm)
+    grads = (d_twiddle if ctx.needs_input_grad[0] else None), (d_x if input_grad else None), None, None
+    return grads[:len(ctx.needs_input_grad)]
 
 
 def _fake_power(twiddle: torch.Tensor, x: torch.Tensor, increasing_stride: bool, k: int,
-                separation: torch.Tensor | None = None) -> torch.Tensor:
+                separation: torch.Tensor | None = None, perm: torch.Tensor | None = None) -> torch.Tensor:
     return x.new_empty((x.shape[0], k), dtype=twiddle.real.dtype)  # (batch, k), real
 
 
 def _fake_power_backward(grad: torch.Tensor, twiddle: torch.Tensor, x: torch.Tensor, increasing_stride: bool, k: int,
-                         separation: torch.Tensor | None = None, input_grad: bool = True):
+                         separation: torch.Tensor | None = None, input_grad: bool = True,
+                         perm: torch.Tensor | None = None):
     d_separation = twiddle.new_empty((0,)) if separation is None else torch.empty_like(
         separation, memory_format=torch.contiguous_format)
     return (*_fake_backward(grad, twiddle, x, increasing_stride, input_grad), d_separation)
 
 
 def _setup_context_power(ctx, inputs, output) -> None:
-    twiddle, x, increasing_stride, k, separation = inputs
-    ctx.save_for_backward(twiddle, x, separation)  # not the output: the backward recomputes it
+    twiddle, x, increasing_stride, k, *optional = inputs  # separation, perm: no inputs when left to their defaults
+    separation, perm = (*optional, None, None)[:2]
+    ctx.save_for_backward(twiddle, x, separation, perm)  # not the output: the backward recomputes it
     ctx.increasing_stride, ctx.k = increasing_stride, k
 
 
 def _backward_power(ctx, grad: torch.Tensor):
-    twiddle, x, separation = ctx.saved_tensors
+    twiddle, x, separation, perm = ctx.saved_tensors
     input_grad = ctx.needs_input_grad[1]
     d_twiddle, d_x, d_separation = torch.ops.kfront.butterfly_multiply_power_backward(
-        grad.contiguous(), twiddle, x, ctx.increasing_stride, ctx.k, separation, input_grad)
+        grad.contiguous(), twiddle, x, ctx.increasing_stride, ctx.k, separation, input_grad, perm)
     grads = ((d_twiddle if ctx.needs_input_grad[0] else None), (d_x if input_grad else None), None, None,
-             (d_separation if separation is not None and ctx.needs_input_grad[4] else None))
-    return grads[:len(ctx.needs_input_grad)]  # a separation left to its default is no input
+             (d_separation if separation is not None and ctx.needs_input_grad[4] else None), None)
+    return grads[:len(ctx.needs_input_grad)]  # a separation or perm left to its default is no input
 
 
 def _setup_context_backward(ctx, inputs, output) -> None:

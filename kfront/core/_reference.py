@@ -7,7 +7,8 @@ import torch
 from torch import nn
 
 
-def butterfly_multiply_reference(twiddle: torch.Tensor, x: torch.Tensor, increasing_stride: bool = True) -> torch.Tensor:
+def butterfly_multiply_reference(twiddle: torch.Tensor, x: torch.Tensor, increasing_stride: bool = True,
+                                 perm: torch.Tensor | None = None) -> torch.Tensor:
     """Apply ``nblocks`` butterfly matrices, ``log2 n`` factors each, to ``x``.
 
     Block ``b`` uses increasing strides (1, 2, ..., n/2) when ``increasing_stride`` holds and ``b`` is even,
@@ -26,6 +27,8 @@ def butterfly_multiply_reference(twiddle: torch.Tensor, x: torch.Tensor, increas
         x (Tensor): ``(batch, nstacks, L)``, ``1 <= L <= n``, same dtype as ``twiddle`` or, with a complex
             ``twiddle``, real (the output is complex, as with no blocks).
         increasing_stride (bool): stride order of the first block. (Default: ``True``)
+        perm (LongTensor, optional): ``(n,)``, a permutation: the product's input ``j`` is entry ``perm[j]`` of
+            the padded row. (Default: none)
 
     Returns:
         Tensor: ``(batch, nstacks, n)``.
@@ -34,6 +37,8 @@ def butterfly_multiply_reference(twiddle: torch.Tensor, x: torch.Tensor, increas
     nblocks, log_n, n = twiddle.shape[1], twiddle.shape[2], 2 * twiddle.shape[3]
     if length < n:
         x = nn.functional.pad(x, (0, n - length))  # (batch, nstacks, n)
+    if perm is not None:
+        x = x[..., perm]
     # Split the twiddle once into its 2x2 entries per (block, layer): indexing it inside the loop would make
     # autograd scatter a full-size zero gradient for every selection.
     t00, t01, t10, t11 = (t.unbind(1) for t in twiddle.flatten(-2).unbind(-1))  # each nblocks x (ns, log n, n/2)

@@ -225,15 +225,14 @@ class Butterfly(nn.Module):
         if x.dtype != dtype:
             if x.is_complex() and not self.complex:
                 raise ValueError(f"complex input {x.dtype} to a real butterfly ({dtype})")
-            x = x.to(dtype)
+            if x.dtype != self.twiddle.real.dtype:  # a real input of the twiddle's precision goes as it is
+                x = x.to(dtype)
         batch_shape = x.shape[:-1]
-        if self.perm is not None and self._perm_at == "input":
-            if self.in_size < self.size:
-                x = nn.functional.pad(x, (0, self.size - self.in_size))  # (..., n)
-            x = x[..., self.perm]
-        # otherwise rows of in_size < n samples go to the op as they are: it reads them zero-padded to n
-        x = x.unsqueeze(-2).expand(*batch_shape, self.nstacks, x.shape[-1])  # (..., nstacks, n or in_size)
-        y = butterfly_multiply(self.twiddle, x, self.increasing_stride)
+        # Rows of in_size < n samples go to the op as they are (it reads them zero-padded to n), and so does an
+        # input permutation (the compiled kernel applies it while loading its tiles).
+        perm = self.perm if self._perm_at == "input" else None
+        x = x.unsqueeze(-2).expand(*batch_shape, self.nstacks, x.shape[-1])  # (..., nstacks, in_size)
+        y = butterfly_multiply(self.twiddle, x, self.increasing_stride, perm)
         if self.perm is not None and self._perm_at == "output":
             y = y[..., self.perm]
         y = y.reshape(*batch_shape, self.nstacks * self.size)[..., :self.out_size]  # (..., out_size)

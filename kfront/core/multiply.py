@@ -37,7 +37,28 @@ def check_butterfly_args(twiddle: torch.Tensor, x: torch.Tensor) -> None:
         raise ValueError(f"twiddle is on {twiddle.device} but x is on {x.device}")
 
 
-def butterfly_multiply(twiddle: torch.Tensor, x: torch.Tensor, increasing_stride: bool = True) -> torch.Tensor:
+def check_perm(perm: torch.Tensor | None, twiddle: torch.Tensor, x: torch.Tensor) -> None:
+    """Raise ``ValueError`` naming the value when ``perm`` is not an input permutation for ``twiddle``: ``(n,)``
+    int64 on ``x``'s device. (Its values are checked by whichever implementation reads it.)"""
+    if perm is None:
+        return
+    n = 2 * twiddle.shape[3]
+    if not isinstance(perm, torch.Tensor) or perm.dim() != 1 or perm.shape[0] != n or perm.dtype != torch.long:
+        what = f"{tuple(perm.shape)} {perm.dtype}" if isinstance(perm, torch.Tensor) else type(perm).__name__
+        raise ValueError(f"perm must be a ({n},) int64 tensor (a permutation of the n = {n} inputs), got {what}")
+    if perm.device != x.device:
+        raise ValueError(f"perm is on {perm.device} but x is on {x.device}")
+
+
+def check_perm_values(perm: torch.Tensor) -> None:
+    """Raise ``ValueError`` unless ``perm`` holds each of ``0 .. n - 1`` once (the reference's own check; the
+    compiled kernels check it themselves)."""
+    if not torch.equal(torch.sort(perm).values, torch.arange(perm.shape[0], device=perm.device)):
+        raise ValueError(f"perm must be a permutation of 0 .. {perm.shape[0] - 1}")
+
+
+def butterfly_multiply(twiddle: torch.Tensor, x: torch.Tensor, increasing_stride: bool = True,
+                       perm: torch.Tensor | None = None) -> torch.Tensor:
     """Multiply ``x`` by the butterfly matrices held in ``twiddle``.
 
     Runs the compiled kernel for the tensor's device when one is loaded (see :func:`kfront.backend`) and the
@@ -53,6 +74,10 @@ def butterfly_multiply(twiddle: torch.Tensor, x: torch.Tensor, increasing_stride
             for ``x`` has ``x``'s shape.
         increasing_stride (bool): ``True`` applies strides 1, 2, ..., n/2 in the first block (a butterfly
             ``B``), ``False`` applies n/2, ..., 1 (its transpose pattern ``B*``). (Default: ``True``)
+        perm (LongTensor, optional): ``(n,)``, a permutation of ``0 .. n - 1`` applied to the input first: the
+            product's input ``j`` is entry ``perm[j]`` of the row zero-padded to ``n`` (entries past ``L`` read
+            zero). The compiled CPU kernel applies it while loading its tiles, so no permuted copy of ``x`` is
+            made; ``x``'s gradient comes back in ``x``'s order. (Default: none)
 
     Returns:
         Tensor: ``(..., nstacks, n)``, with the dtype of ``twiddle``.
@@ -61,14 +86,17 @@ def butterfly_multiply(twiddle: torch.Tensor, x: torch.Tensor, increasing_stride
         >>> from kfront.core import twiddles
         >>> tw = twiddles.fft_twiddle(8).reshape(1, 1, 3, 4, 2, 2)
         >>> x = torch.randn(5, 1, 8, dtype=torch.complex64)
-        >>> y = butterfly_multiply(tw, x[..., bitreversal_permutation(8)])  # == torch.fft.fft(x)
+        >>> y = butterfly_multiply(tw, x, perm=bitreversal_permutation(8))  # == torch.fft.fft(x)
     """
     check_butterfly_args(twiddle, x)
+    check_perm(perm, twiddle, x)
     batch_shape, (nstacks, length), n = x.shape[:-2], x.shape[-2:], 2 * twiddle.shape[3]
     x3 = x.reshape(-1, nstacks, length)  # (batch, nstacks, L)
     op = _backend.compiled_op("butterfly_multiply", x.device.type, twiddle.dtype)
     if op is not None:
-        out = op(twiddle.contiguous(), x3.contiguous(), bool(increasing_stride))  # the kernel reads dense rows
+        out = op(twiddle.contiguous(), x3.contiguous(), bool(increasing_stride), perm)  # the kernel reads dense rows
     else:
-        out = butterfly_multiply_reference(twiddle, x3, bool(increasing_stride))  # pads the rows
+        if perm is not None and not torch.compiler.is_compiling():  # a data-dependent check: eager only
+            check_perm_values(perm)
+        out = butterfly_multiply_reference(twiddle, x3, bool(increasing_stride), perm)  # pads the rows
     return out.reshape(*batch_shape, nstacks, n)

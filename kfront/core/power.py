@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from . import _backend
-from .multiply import butterfly_multiply, check_butterfly_args
+from .multiply import butterfly_multiply, check_butterfly_args, check_perm
 
 _OP = "butterfly_multiply_power"
 
@@ -99,7 +99,8 @@ def _check_power_args(twiddle, x, k, separation) -> int:
 
 
 def butterfly_multiply_power(twiddle: torch.Tensor, x: torch.Tensor, increasing_stride: bool = True,
-                             k: int | None = None, separation: torch.Tensor | None = None) -> torch.Tensor:
+                             k: int | None = None, separation: torch.Tensor | None = None,
+                             perm: torch.Tensor | None = None) -> torch.Tensor:
     """Power ``|y|^2`` of the first ``k`` outputs of ``y = butterfly_multiply(twiddle, x, increasing_stride)``,
     or with ``separation`` the power ``|separate(y[..., :k - 1], separation)|^2``.
 
@@ -117,6 +118,7 @@ def butterfly_multiply_power(twiddle: torch.Tensor, x: torch.Tensor, increasing_
         k (int, optional): outputs kept, at most ``nstacks * n``. (Default: all of them, or with ``separation``
             its ``N + 1``)
         separation (Tensor, optional): ``(2, N + 1)`` coefficients, ``N <= n``, dtype of ``twiddle``.
+        perm (LongTensor, optional): the input permutation, as for :func:`~kfront.core.butterfly_multiply`.
 
     Returns:
         Tensor: ``(..., k)``, real.
@@ -125,16 +127,17 @@ def butterfly_multiply_power(twiddle: torch.Tensor, x: torch.Tensor, increasing_
         >>> from kfront.core import bitreversal_permutation, fft_twiddle
         >>> tw = fft_twiddle(8).reshape(1, 1, 3, 4, 2, 2)
         >>> x = torch.randn(5, 1, 8)
-        >>> power = butterfly_multiply_power(tw, x[..., bitreversal_permutation(8)], k=5)  # |rfft(x)|^2
+        >>> power = butterfly_multiply_power(tw, x, k=5, perm=bitreversal_permutation(8))  # |rfft(x)|^2
     """
     check_butterfly_args(twiddle, x)
+    check_perm(perm, twiddle, x)
     k = _check_power_args(twiddle, x, k, separation)
     batch_shape, (nstacks, length), n = x.shape[:-2], x.shape[-2:], 2 * twiddle.shape[3]
     x3 = x.reshape(-1, nstacks, length)  # (batch, nstacks, L)
     op = _backend.compiled_op(_OP, x.device.type, twiddle.dtype)
     if op is not None:
-        out = op(twiddle.contiguous(), x3.contiguous(), bool(increasing_stride), k, separation)  # (batch, k)
+        out = op(twiddle.contiguous(), x3.contiguous(), bool(increasing_stride), k, separation, perm)  # (batch, k)
     else:
-        y = butterfly_multiply(twiddle, x3, increasing_stride).reshape(-1, nstacks * n)  # (batch, nstacks * n)
+        y = butterfly_multiply(twiddle, x3, increasing_stride, perm).reshape(-1, nstacks * n)  # (batch, nstacks * n)
         out = head_power(y, k) if separation is None else head_power(separate(y[:, :k - 1], separation), k)
     return out.reshape(*batch_shape, k)

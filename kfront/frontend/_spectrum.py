@@ -27,12 +27,6 @@ def separation_init(n_fft: int, dtype: torch.dtype = torch.complex128, device=No
     return torch.stack(((1 - 1j * w) / 2, (1 + 1j * w) / 2)).to(dtype=dtype, device=device)
 
 
-def _gather(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """``x[..., index]`` through ``torch.gather``, several times faster than advanced indexing on a strided
-    view of frames on CPU."""
-    return torch.gather(x, -1, index.expand(*x.shape[:-1], index.shape[0]))
-
-
 def _scale_first_layer(twiddle: torch.Tensor, w: torch.Tensor, increasing_stride: bool) -> torch.Tensor:
     """The twiddles of ``K diag(w)``: the first factor applied (block 0, layer 0) with its columns scaled by the
     entries of ``w`` ``(size,)`` it reads, so that multiplying by ``w`` costs no pass over the batch."""
@@ -69,37 +63,29 @@ def kmatrix_spectrum(frames: torch.Tensor, window: torch.Tensor, twiddle: torch.
     """
     length = frames.shape[-1]
     nstacks, size = twiddle.shape[0], 2 * twiddle.shape[3]
+    # The op reads rows shorter than the K-matrix zero-padded and applies its input permutation while loading
+    # them, so neither the padding nor the permutation costs a pass over the frames.
     if separation is None:
-        # Fold the zero padding and the permutation into one gather, and the window into the first layer's
-        # twiddles: K-matrix input j is frame sample perm[j] times its window value, or zero when perm[j] is past
-        # the frame. The op takes the real frames as they are (no copy to complex, no pass for the window).
+        # The window goes into the first layer's twiddles: K-matrix input j is frame sample perm[j] times its
+        # window value, or zero when perm[j] is past the frame. The op takes the real frames as they are (no copy
+        # to complex, no pass for the window).
         w = nn.functional.pad(window, (0, size - length))  # (size,)
-        if perm is None:  # no permutation (the length-N DFT): the op reads rows of L < size zero-padded
-            x = frames  # (..., L), real
-        else:
+        if perm is not None:
             w = w[perm]
-            x = _gather(frames, perm.clamp(max=length - 1))  # (..., size), real
         twiddle = _scale_first_layer(twiddle, w.to(twiddle.real.dtype), increasing_stride)
-        x = x.to(twiddle.real.dtype)
+        x = frames.to(twiddle.real.dtype)  # (..., L), real
     else:
-        n_fft = 2 * (n_freqs - 1)
-        half = n_fft // 2
-        windowed = frames * window
-        if length < n_fft:
-            windowed = nn.functional.pad(windowed, (0, n_fft - length))  # (..., n_fft)
-        z = torch.view_as_complex(windowed.unflatten(-1, (half, 2)))  # (..., half): x_2k + i x_2k+1
-        if perm is None:
-            x = z  # (..., half): read zero-padded to size by the op
-        else:
-            x = _gather(z, perm.clamp(max=half - 1))  # (..., size)
-            if size > half:  # an expanded K-matrix: zero padding
-                x = x * (perm < half).to(window.dtype)
-    x = x.unsqueeze(-2).expand(*x.shape[:-1], nstacks, x.shape[-1])  # (..., nstacks, size or fewer)
+        windowed = frames * window  # the one pass: a window on real samples is no complex scaling of the pairs
+        if length % 2:
+            windowed = nn.functional.pad(windowed, (0, 1))  # a whole last pair
+        x = torch.view_as_complex(windowed.unflatten(-1, (-1, 2)))  # (..., ceil(L / 2)): x_2k + i x_2k+1
+    x = x.unsqueeze(-2).expand(*x.shape[:-1], nstacks, x.shape[-1])  # (..., nstacks, L or L / 2)
     if power and multiply is butterfly_multiply:  # the bins themselves are never needed: one fused op
         if separation is None:
-            return butterfly_multiply_power(twiddle, x, increasing_stride, n_freqs)  # (..., n_freqs)
-        return butterfly_multiply_power(twiddle, x, increasing_stride, separation=separation)  # (..., n_freqs)
-    y = multiply(twiddle, x, increasing_stride)  # (..., nstacks, size)
+            return butterfly_multiply_power(twiddle, x, increasing_stride, n_freqs, perm=perm)  # (..., n_freqs)
+        return butterfly_multiply_power(twiddle, x, increasing_stride, separation=separation,
+                                        perm=perm)  # (..., n_freqs)
+    y = multiply(twiddle, x, increasing_stride, perm)  # (..., nstacks, size)
     y = y.reshape(*y.shape[:-2], nstacks * size)  # (..., nstacks * size)
     if separation is None:
         return head_power(y, n_freqs) if power else y[..., :n_freqs]

@@ -21,10 +21,12 @@ from ._spectrum import kmatrix_spectrum
 FORMS = ("dense", "butterfly")
 
 
-def _reference_multiply(twiddle: torch.Tensor, x: torch.Tensor, increasing_stride: bool) -> torch.Tensor:
-    """The pure-PyTorch butterfly on ``(..., nstacks, L)``, ``L <= n`` (rows zero-padded to n): standard ops only,
-    whatever backend is loaded."""
-    y = butterfly_multiply_reference(twiddle, x.reshape(-1, *x.shape[-2:]), increasing_stride)  # (batch, nstacks, n)
+def _reference_multiply(twiddle: torch.Tensor, x: torch.Tensor, increasing_stride: bool,
+                        perm: torch.Tensor | None = None) -> torch.Tensor:
+    """The pure-PyTorch butterfly on ``(..., nstacks, L)``, ``L <= n`` (rows zero-padded to n, then permuted by
+    ``perm``): standard ops only, whatever backend is loaded."""
+    y = butterfly_multiply_reference(twiddle, x.reshape(-1, *x.shape[-2:]), increasing_stride,
+                                     perm)  # (batch, nstacks, n)
     return y.reshape(*x.shape[:-1], y.shape[-1])
 
 
