@@ -33,6 +33,17 @@ def test_bad_input_raises_value_error_naming_it(cls, case):
         fe(*make_args(), **kwargs)
 
 
+def test_finite_samples_whose_sum_overflows_are_accepted():
+    """The non-finite check sums the samples in their own precision; a sum that overflows on finite samples goes to
+    the exact check, which lets them through (and still names a NaN among them)."""
+    fe = KaleidoFrontend(**SMALL)
+    loud = torch.zeros(800).index_fill_(0, torch.tensor([3, 5]), 3e38)  # float32 sum: inf
+    assert torch.isinf(loud.sum())
+    fe(loud)  # no error: every sample is finite
+    with pytest.raises(ValueError, match=r"1 non-finite sample\(s\).*index \(9,\)"):
+        fe(loud.index_fill(0, torch.tensor([9]), float("nan")))
+
+
 def test_shortest_input_and_matching_rate():
     for fe in all_frontends():
         assert fe(torch.randn(33), sample_rate=8000).shape[-1] == 1 + 33 // 16  # n_fft // 2 + 1 samples suffice

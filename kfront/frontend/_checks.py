@@ -38,10 +38,11 @@ def check_samples(waveform, sample_rate=None, *, expected_sample_rate: int, samp
     if sample_rate is not None and sample_rate != expected_sample_rate:
         raise ValueError(f"sample_rate={sample_rate!r} does not match the {expected_sample_rate} Hz this front-end "
                          "was built for; resample the audio (e.g. torchaudio.functional.resample)")
-    # One reduction on the fast path: a NaN or inf sample makes the float64 sum non-finite (only float64 samples
-    # near 1e308 could overflow it, and the exact check below then finds nothing and lets them through).
-    if waveform.is_floating_point() and not is_tracing() \
-            and not bool(torch.isfinite(waveform.sum(dtype=torch.float64))):
+    # One reduction on the fast path, in the samples' own precision (a float64 sum would first copy them): a NaN or
+    # inf sample makes the sum non-finite; a sum that merely overflows sends finite samples to the exact check
+    # below, which lets them through. Half precisions are summed in float32, where audio cannot overflow.
+    if waveform.is_floating_point() and not is_tracing() and not bool(torch.isfinite(
+            waveform.sum(dtype=torch.float32 if waveform.element_size() < 4 else None))):
         finite = torch.isfinite(waveform)
         if not bool(finite.all()):
             bad = tuple((~finite).nonzero()[0].tolist())
