@@ -110,21 +110,15 @@ def sample_inputs(device: str) -> list[Sample]:
                         samples.append(Sample(f"stacks-n{n}-{_short(dtype)}-b{nblocks}-s{nstacks}-"
                                               f"{'inc' if inc else 'dec'}", nstacks, nblocks, n, dtype, 21, inc,
                                               n + nblocks, device))
-    for n, lengths in SHORT_ROWS:
-        for length in lengths:
-            for dtype in DTYPES:
-                for nblocks, nstacks, inc in ((1, 1, True), (2, 2, False)):
-                    samples.append(Sample(f"short-n{n}-L{length}-{_short(dtype)}-b{nblocks}-s{nstacks}-"
-                                          f"{'inc' if inc else 'dec'}", nstacks, nblocks, n, dtype,
-                                          37 if n < 1024 else 5, inc, n + length + nblocks, device, length))
-    for n, lengths in PERMUTED:
-        for length in lengths:
-            for dtype in DTYPES:
-                for nblocks, nstacks, inc in ((1, 1, True), (2, 2, False)):
-                    samples.append(Sample(f"perm-n{n}-L{length or n}-{_short(dtype)}-b{nblocks}-s{nstacks}-"
-                                          f"{'inc' if inc else 'dec'}", nstacks, nblocks, n, dtype,
-                                          37 if n < 1024 else 5, inc, 3 * n + (length or 0) + nblocks, device,
-                                          length, permuted=True))
+    rows = [("short", n, length, False) for n, lengths in SHORT_ROWS for length in lengths]
+    rows += [("perm", n, length, True) for n, lengths in PERMUTED for length in lengths]
+    for kind, n, length, permuted in rows:
+        for dtype in DTYPES:
+            for nblocks, nstacks, inc in ((1, 1, True), (2, 2, False)):
+                samples.append(Sample(f"{kind}-n{n}-L{length or n}-{_short(dtype)}-b{nblocks}-s{nstacks}-"
+                                      f"{'inc' if inc else 'dec'}", nstacks, nblocks, n, dtype,
+                                      37 if n < 1024 else 5, inc, n * (1 + 2 * permuted) + (length or 0) + nblocks,
+                                      device, length, permuted))
     return samples
 
 
