@@ -118,6 +118,26 @@ TileRows tile_rows(const Job& job, int C) {
   return t;
 }
 
+// `rows` frames of x (row_stride apart) into a tile of kernel K, through the permutation's map when the job has
+// one; and the inverse, for d_x.
+template <class K, typename T>
+void load_x_tile(const T* src, int64_t row_stride, int rows, const Job& job, const TileRows& map, T* tile) {
+  const int64_t mx = job.x_values(K::C);
+  if (job.inverse != nullptr)
+    K::load_tile_mapped(src, row_stride, rows, mx, map.row_of.data(), map.zero.data(), int64_t(map.zero.size()),
+                        tile);
+  else
+    K::load_tile(src, row_stride, rows, mx, job.x_tile_values(K::C), tile, job.spread());
+}
+template <class K, typename T>
+void store_x_tile(const T* tile, int rows, const Job& job, const TileRows& map, T* dst, int64_t row_stride) {
+  const int64_t mx = job.x_values(K::C);
+  if (job.inverse != nullptr)
+    K::store_tile_mapped(tile, rows, mx, map.row_of.data(), dst, row_stride);
+  else
+    K::store_tile(tile, rows, mx, dst, row_stride, job.spread());
+}
+
 // Below this many element-layers (frames * n * layers) per share, waking another thread costs more than it saves.
 constexpr int64_t kMinShareWork = int64_t{1} << 18;
 
@@ -157,12 +177,7 @@ void forward_impl(const T* tw, const T* x, T* out, const Job& job) {
       const int64_t stack = t % job.nstacks, b0 = (t / job.nstacks) * W;
       const int rows = int(std::min<int64_t>(W, job.batch - b0));
       if (job.power_k >= 0 && job.power_head(stack) == 0) continue;  // none of this stack's outputs is kept
-      if (job.inverse != nullptr)
-        K::load_tile_mapped(x + b0 * x_stride + stack * mx, x_stride, rows, mx, map.row_of.data(), map.zero.data(),
-                            int64_t(map.zero.size()), tile.get());
-      else
-        K::load_tile(x + b0 * x_stride + stack * mx, x_stride, rows, mx, job.x_tile_values(K::C), tile.get(),
-                     job.spread());
+      load_x_tile<K>(x + b0 * x_stride + stack * mx, x_stride, rows, job, map, tile.get());
       K::forward_tile(tile.get(), tw + stack * tw_stack, int(job.nblocks), job.log_n, lsub, job.increasing_stride);
       if constexpr (kCplx) {
         if (job.power_k >= 0) {
@@ -226,11 +241,7 @@ void backward_impl(const T* grad, const T* tw, const T* x, T* dtw, T* dx, T* dse
           for (int r = 0; r < rows; ++r) std::fill_n(dx + x_offset + r * x_stride, mx, T(0));
         continue;
       }
-      if (job.inverse != nullptr)
-        K::load_tile_mapped(x + x_offset, x_stride, rows, mx, map.row_of.data(), map.zero.data(),
-                            int64_t(map.zero.size()), x_tile);
-      else
-        K::load_tile(x + x_offset, x_stride, rows, mx, job.x_tile_values(K::C), x_tile, job.spread());
+      load_x_tile<K>(x + x_offset, x_stride, rows, job, map, x_tile);
       if (job.power_k >= 0)
         P::load_real_rows(grad + b0 * job.power_k + stack * job.n(), job.power_k, rows, ks, gp.get());
       else
@@ -260,10 +271,7 @@ void backward_impl(const T* grad, const T* tw, const T* x, T* dtw, T* dx, T* dse
         backward(nullptr);
       }
       // A real input's gradient is the real part of the complex one (PyTorch's convention).
-      if (dx != nullptr && job.inverse != nullptr)
-        K::store_tile_mapped(g_tile, rows, mx, map.row_of.data(), dx + x_offset, x_stride);
-      else if (dx != nullptr)
-        K::store_tile(g_tile, rows, mx, dx + x_offset, x_stride, job.spread());
+      if (dx != nullptr) store_x_tile<K>(g_tile, rows, job, map, dx + x_offset, x_stride);
     }
     T* row = partial.get() + share * row_total;
     std::fill(row, row + row_total, T(0));

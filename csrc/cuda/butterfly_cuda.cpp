@@ -79,20 +79,23 @@ at::Tensor frames_for(const at::Tensor& twiddle, const at::Tensor& x, const std:
 }
 
 // d_x as the op returns it, with x's shape and dtype: the gradient of the kernels' frames (frames_for) put back
-// in x's order, cut back to x's rows, and its real part for a real input.
-at::Tensor input_grad_of(const at::Tensor& d_frames, const at::Tensor& x, const std::optional<at::Tensor>& perm) {
+// in x's order (inverse: the permutation's inverse, from perm_inverse_on_device), cut back to x's rows, and its
+// real part for a real input.
+at::Tensor input_grad_of(const at::Tensor& d_frames, const at::Tensor& x, const std::optional<at::Tensor>& inverse) {
   const bool real_input = !x.is_complex() && d_frames.is_complex();
-  const at::Tensor d = perm.has_value() ? d_frames.index_select(2, at::argsort(*perm)) : d_frames;
+  const at::Tensor d = inverse.has_value() ? d_frames.index_select(2, *inverse) : d_frames;
   if (d.size(2) == x.size(2)) return real_input ? at::real(d).contiguous() : d;
   return (real_input ? at::real(d) : d).narrow(2, 0, x.size(2)).contiguous();
 }
 
-// The values of a checked perm (check_perm): a permutation of 0 .. n - 1, checked on the device.
-void check_perm_values(const std::optional<at::Tensor>& perm, const char* op) {
-  if (!perm.has_value()) return;
-  const auto sorted = std::get<0>(at::sort(*perm));
+// The inverse of a checked perm (check_perm), on its device, from one sort: its sorted values must be
+// 0 .. n - 1 (else ValueError), and the order that sorts it is the inverse.
+std::optional<at::Tensor> perm_inverse_on_device(const std::optional<at::Tensor>& perm, const char* op) {
+  if (!perm.has_value()) return std::nullopt;
+  const auto [sorted, inverse] = at::sort(*perm);
   TORCH_CHECK_VALUE(at::equal(sorted, at::arange(perm->size(0), perm->options())), op,
                     ": perm must be a permutation of 0 .. ", perm->size(0) - 1);
+  return inverse;
 }
 
 void check_cuda(cudaError_t err, const char* op) {
@@ -106,7 +109,7 @@ at::Tensor butterfly_multiply_cuda(const at::Tensor& twiddle, const at::Tensor& 
   check_butterfly_dtype(twiddle, op);
   check_perm(perm, twiddle, x, op);
   const c10::cuda::CUDAGuard guard(x.device());
-  check_perm_values(perm, op);
+  perm_inverse_on_device(perm, op);  // for its check of the values: the forward needs no inverse
   const Problem pb = problem_of(twiddle, x, increasing_stride);
   const at::Tensor tw = aligned_contiguous(twiddle);
   const at::Tensor xc = frames_for(tw, x, perm);
@@ -130,7 +133,7 @@ std::tuple<at::Tensor, at::Tensor> butterfly_multiply_backward_cuda(const at::Te
   check_butterfly_grad(grad, twiddle, x, op);
   check_perm(perm, twiddle, x, op);
   const c10::cuda::CUDAGuard guard(x.device());
-  check_perm_values(perm, op);
+  const std::optional<at::Tensor> inverse = perm_inverse_on_device(perm, op);
   const Problem pb = problem_of(twiddle, x, increasing_stride);
   const at::Tensor tw = aligned_contiguous(twiddle);
   const at::Tensor xc = frames_for(tw, x, perm);
@@ -148,7 +151,7 @@ std::tuple<at::Tensor, at::Tensor> butterfly_multiply_backward_cuda(const at::Te
                                 input_grad ? d_x.data_ptr() : nullptr, workspace.data_ptr(), ws_bytes, pb, opt,
                                 c10::cuda::getCurrentCUDAStream().stream()),
              op);
-  return {d_twiddle, input_grad ? input_grad_of(d_x, x, perm) : d_x};
+  return {d_twiddle, input_grad ? input_grad_of(d_x, x, inverse) : d_x};
 }
 
 }  // namespace
