@@ -133,25 +133,26 @@ class _Call:
     def forward(self, chunk, src, dst, out_mode=FRAMES, k=0, separation=None):
         """Launch the forward kernel for one chunk: src as source() describes it, dst frames or the power."""
         src_t, s_strides, length, perm, src_cplx = src
-        rows = plan.tile_rows(chunk.elements, self.batch, backward=False)
+        rows = plan.tile_rows(chunk.elements, self.batch)
         n_sub, row_tiles = chunk.subblocks(self.log_n), math.ceil(self.batch / rows)
         grid = row_tiles * n_sub * self.stacks
         if grid == 0:
             return
         d_strides = _value_strides(dst)[:2] if out_mode == FRAMES else (0, 0)
-        self.kernels.forward_kernel[(grid,)](
-            src_t, _values(dst), self.tw, perm, None if separation is None else _values(separation),
-            self.batch, length, k, *s_strides, *d_strides, n_sub, row_tiles,
-            LOG_N=self.log_n, NBLOCKS=self.nblocks, NL=len(chunk.layers), LAYERS=chunk.layers, BITS=chunk.bits,
-            A=chunk.a, W=chunk.w, R=chunk.r, B=rows, CPLX=self.cplx, SRC_CPLX=src_cplx, PERM=perm is not None,
-            OUT=out_mode, num_warps=plan.warps(rows * chunk.elements))
+        launch(self.kernels.forward_kernel, grid,
+               (src_t, _values(dst), self.tw, perm, None if separation is None else _values(separation),
+                self.batch, length, k, *s_strides, *d_strides, n_sub, row_tiles),
+               dict(LOG_N=self.log_n, NBLOCKS=self.nblocks, NL=len(chunk.layers), LAYERS=chunk.layers,
+                    BITS=chunk.bits, A=chunk.a, W=chunk.w, R=chunk.r, B=rows, CPLX=self.cplx, SRC_CPLX=src_cplx,
+                    PERM=perm is not None, OUT=out_mode),
+               plan.warps(rows * chunk.elements))
 
     def backward(self, chunk, src, g, dst, dtw, grad_mode=FRAMES, k=0, separation=None, dsep=None,
                  input_grad=True):
         """Launch the backward kernel for one chunk: g the gradient of its output (frames, or of the power), dst
         that of its input (laid out as src, or None without input_grad)."""
         src_t, s_strides, length, perm, src_cplx = src
-        rows = plan.tile_rows(chunk.elements, self.batch, backward=True)
+        rows = plan.tile_rows(chunk.elements, self.batch, len(chunk.layers), backward=True)
         n_sub, row_tiles = chunk.subblocks(self.log_n), math.ceil(self.batch / rows)
         progs = plan.backward_programs(_multiprocessors(self.x.device), row_tiles, n_sub * self.stacks)
         grid = progs * n_sub * self.stacks
@@ -159,13 +160,21 @@ class _Call:
             return
         g_strides = _value_strides(g)[:2] if grad_mode == FRAMES else (0, 0)
         d_strides = _value_strides(dst) if dst is not None else (0, 0, 0)
-        self.kernels.backward_kernel[(grid,)](
-            src_t, _values(g), None if dst is None else _values(dst), self.tw, dtw, perm,
-            None if separation is None else _values(separation), dsep,
-            self.batch, length, k, *s_strides, *g_strides, *d_strides, n_sub, progs, math.ceil(row_tiles / progs),
-            LOG_N=self.log_n, NBLOCKS=self.nblocks, NL=len(chunk.layers), LAYERS=chunk.layers, BITS=chunk.bits,
-            A=chunk.a, W=chunk.w, R=chunk.r, B=rows, CPLX=self.cplx, SRC_CPLX=src_cplx, PERM=perm is not None,
-            GRAD=grad_mode, INPUT_GRAD=input_grad, num_warps=plan.warps(rows * chunk.elements))
+        launch(self.kernels.backward_kernel, grid,
+               (src_t, _values(g), None if dst is None else _values(dst), self.tw, dtw, perm,
+                None if separation is None else _values(separation), dsep,
+                self.batch, length, k, *s_strides, *g_strides, *d_strides, n_sub, progs, math.ceil(row_tiles / progs)),
+               dict(LOG_N=self.log_n, NBLOCKS=self.nblocks, NL=len(chunk.layers), LAYERS=chunk.layers,
+                    BITS=chunk.bits, A=chunk.a, W=chunk.w, R=chunk.r, B=rows, CPLX=self.cplx, SRC_CPLX=src_cplx,
+                    PERM=perm is not None, GRAD=grad_mode, INPUT_GRAD=input_grad),
+               plan.backward_warps(2 * rows * chunk.elements * len(chunk.layers),
+                                   chunk.elements // 2 * len(chunk.layers) * (8 if self.cplx else 4)))
+
+
+def launch(kernel, grid: int, args: tuple, constants: dict, num_warps: int) -> None:
+    """Run ``kernel`` on a 1-D grid. The one place kernels start: tests record the launches here to compile the
+    same kernels for a GPU they do not have (``tests/test_triton_compile.py``)."""
+    kernel[(grid,)](*args, **constants, num_warps=num_warps)
 
 
 def _run_forward(call: _Call, out_mode=FRAMES, k=0, separation=None, out=None) -> torch.Tensor:

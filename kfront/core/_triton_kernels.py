@@ -42,9 +42,11 @@ _add = tl.standard._sum_combine
 def _position(e, sub, A: tl.constexpr, W: tl.constexpr, R: tl.constexpr):
     # frame position of tile element e (any shape) of sub-block group `sub`
     if A == 0:
-        return (sub << W) | e
-    return (((sub >> (A - R)) << (A + W)) | ((e >> R) << A) | ((sub & ((1 << (A - R)) - 1)) << R)
-            | (e & ((1 << R) - 1)))
+        p = (sub << W) | e
+    else:
+        p = (((sub >> (A - R)) << (A + W)) | ((e >> R) << A) | ((sub & ((1 << (A - R)) - 1)) << R)
+             | (e & ((1 << R) - 1)))
+    return p
 
 
 @triton.jit
@@ -52,9 +54,11 @@ def _pair_index(sub, E: tl.constexpr, S: tl.constexpr, BIT: tl.constexpr, A: tl.
                 R: tl.constexpr):
     # twiddle index of each pair of the tile at frame bit BIT (tile stride S): (E / 2S, S)
     if A == 0:  # the affine form, so that the compiler sees consecutive pairs
-        return (sub << (W - 1)) + tl.arange(0, E // (2 * S))[:, None] * S + tl.arange(0, S)[None, :]
-    p = _position(tl.arange(0, E // (2 * S))[:, None] * (2 * S) + tl.arange(0, S)[None, :], sub, A, W, R)
-    return ((p >> (BIT + 1)) << BIT) | (p & ((1 << BIT) - 1))
+        i = (sub << (W - 1)) + tl.arange(0, E // (2 * S))[:, None] * S + tl.arange(0, S)[None, :]
+    else:
+        p = _position(tl.arange(0, E // (2 * S))[:, None] * (2 * S) + tl.arange(0, S)[None, :], sub, A, W, R)
+        i = ((p >> (BIT + 1)) << BIT) | (p & ((1 << BIT) - 1))
+    return i
 
 
 @triton.jit
@@ -74,12 +78,14 @@ def _load_twiddle(tw_ptr, base, idx, CPLX: tl.constexpr):
     # each (re, im) when complex
     if CPLX:
         o = base + idx.to(tl.int64) * 8
-        return (tl.load(tw_ptr + o)[None], tl.load(tw_ptr + o + 1)[None], tl.load(tw_ptr + o + 2)[None],
-                tl.load(tw_ptr + o + 3)[None], tl.load(tw_ptr + o + 4)[None], tl.load(tw_ptr + o + 5)[None],
-                tl.load(tw_ptr + o + 6)[None], tl.load(tw_ptr + o + 7)[None])
-    o = base + idx.to(tl.int64) * 4
-    return (tl.load(tw_ptr + o)[None], tl.load(tw_ptr + o + 1)[None], tl.load(tw_ptr + o + 2)[None],
-            tl.load(tw_ptr + o + 3)[None])
+        t = (tl.load(tw_ptr + o)[None], tl.load(tw_ptr + o + 1)[None], tl.load(tw_ptr + o + 2)[None],
+             tl.load(tw_ptr + o + 3)[None], tl.load(tw_ptr + o + 4)[None], tl.load(tw_ptr + o + 5)[None],
+             tl.load(tw_ptr + o + 6)[None], tl.load(tw_ptr + o + 7)[None])
+    else:
+        o = base + idx.to(tl.int64) * 4
+        t = (tl.load(tw_ptr + o)[None], tl.load(tw_ptr + o + 1)[None], tl.load(tw_ptr + o + 2)[None],
+             tl.load(tw_ptr + o + 3)[None])
+    return t
 
 
 @triton.jit
@@ -221,21 +227,19 @@ def forward_kernel(
 @triton.jit
 def _zero_sums(E: tl.constexpr, S: tl.constexpr, dtype: tl.constexpr, CPLX: tl.constexpr):
     # twiddle-gradient sums of one layer: (E / 2S, S) per value of the pair's block
+    z = (tl.full((E // (2 * S), S), 0.0, dtype), tl.full((E // (2 * S), S), 0.0, dtype),
+         tl.full((E // (2 * S), S), 0.0, dtype), tl.full((E // (2 * S), S), 0.0, dtype))
     if CPLX:
-        return (tl.full((E // (2 * S), S), 0.0, dtype), tl.full((E // (2 * S), S), 0.0, dtype),
-                tl.full((E // (2 * S), S), 0.0, dtype), tl.full((E // (2 * S), S), 0.0, dtype),
-                tl.full((E // (2 * S), S), 0.0, dtype), tl.full((E // (2 * S), S), 0.0, dtype),
-                tl.full((E // (2 * S), S), 0.0, dtype), tl.full((E // (2 * S), S), 0.0, dtype))
-    return (tl.full((E // (2 * S), S), 0.0, dtype), tl.full((E // (2 * S), S), 0.0, dtype),
-            tl.full((E // (2 * S), S), 0.0, dtype), tl.full((E // (2 * S), S), 0.0, dtype))
+        z = z + z
+    return z
 
 
 @triton.jit
 def _add_sums(a, b, CPLX: tl.constexpr):
+    s = (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3])
     if CPLX:
-        return (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3], a[4] + b[4], a[5] + b[5], a[6] + b[6],
-                a[7] + b[7])
-    return (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3])
+        s = s + (a[4] + b[4], a[5] + b[5], a[6] + b[6], a[7] + b[7])
+    return s
 
 
 @triton.jit

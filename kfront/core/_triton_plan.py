@@ -10,11 +10,14 @@ registers (``acc`` values: pairs per tile x layers x values per pair), so large 
 chunks whose inputs the forward first writes to a workspace. The CUDA kernels split the same way
 (``csrc/cuda/README.md``).
 
-Knobs (read at every call, for tuning on a GPU and for tests): ``KFRONT_TRITON_WINDOW_LOG2`` (forward window,
-default 12), ``KFRONT_TRITON_BW_WINDOW_LOG2`` (backward window, default 10), ``KFRONT_TRITON_BW_ACC`` (backward
-sums per program, default 32768), ``KFRONT_TRITON_TILE`` / ``KFRONT_TRITON_BW_TILE`` (elements per tile: frames x
-window, defaults 4096 / 2048), ``KFRONT_TRITON_BW_PROGRAMS`` (backward programs per multiprocessor, default 4),
-``KFRONT_TRITON_WARPS`` (warps per program; default by tile size).
+Knobs (read at every call, for tuning on a GPU and for tests; the defaults keep every kernel free of register
+spills when compiled for sm_90, ``tests/test_triton_compile.py``): ``KFRONT_TRITON_WINDOW_LOG2`` (forward window,
+default 12), ``KFRONT_TRITON_TILE`` (forward elements per tile, frames x window, default 4096),
+``KFRONT_TRITON_BW_WINDOW_LOG2`` (largest backward window, default 10), ``KFRONT_TRITON_BW_ACC`` (twiddle-gradient
+sums a backward program keeps, default 8192 values: the window is the widest whose block of layers fits),
+``KFRONT_TRITON_BW_SAVED`` (layer inputs a backward tile keeps, default 8192 values), ``KFRONT_TRITON_BW_PROGRAMS``
+(backward programs per multiprocessor, default 4), ``KFRONT_TRITON_WARPS`` (forward warps per program; default
+by tile size), ``KFRONT_TRITON_BW_WARPS`` (backward warps; default by what a program keeps).
 """
 import dataclasses
 import math
@@ -119,22 +122,45 @@ def forward_plan(log_n: int, nblocks: int, increasing_stride: bool) -> list[Chun
     return plan(log_n, nblocks, increasing_stride, knob("KFRONT_TRITON_WINDOW_LOG2", 12, 1))
 
 
+def backward_window(log_n: int, values_per_pair: int, acc: int, cap: int) -> int:
+    """The widest window (at most ``cap`` bits) whose twiddle-gradient sums over a block's layers in it fit
+    ``acc`` values per program: 2^(w - 1) pairs x w layers x values per pair."""
+    w = min(cap, log_n)
+    while w > 1 and (1 << (w - 1)) * w * values_per_pair > acc:
+        w -= 1
+    return w
+
+
 def backward_plan(log_n: int, nblocks: int, increasing_stride: bool, complex_twiddle: bool) -> list[Chunk]:
-    return plan(log_n, nblocks, increasing_stride, knob("KFRONT_TRITON_BW_WINDOW_LOG2", 10, 1),
-                values_per_pair=8 if complex_twiddle else 4, acc=knob("KFRONT_TRITON_BW_ACC", 32768, 1))
+    vpp, acc = (8 if complex_twiddle else 4), knob("KFRONT_TRITON_BW_ACC", 8192, 1)
+    window = backward_window(log_n, vpp, acc, knob("KFRONT_TRITON_BW_WINDOW_LOG2", 10, 1))
+    return plan(log_n, nblocks, increasing_stride, window, values_per_pair=vpp, acc=acc)
 
 
-def tile_rows(elements: int, nrows: int, backward: bool) -> int:
-    """Frames per tile: a power of 2, filling the tile budget but not past the batch."""
-    budget = knob("KFRONT_TRITON_BW_TILE", 2048, 1) if backward else knob("KFRONT_TRITON_TILE", 4096, 1)
-    rows = max(1, budget // elements)
-    rows = 1 << (rows.bit_length() - 1)
+def tile_rows(elements: int, nrows: int, layers: int = 0, backward: bool = False) -> int:
+    """Frames per tile, a power of 2 no larger than the batch needs: the forward fills a tile of
+    ``KFRONT_TRITON_TILE`` elements; the backward keeps every layer's input, so ``KFRONT_TRITON_BW_SAVED`` values
+    bound the elements times the chunk's layers."""
+    if backward:
+        rows = knob("KFRONT_TRITON_BW_SAVED", 8192, 1) // (2 * max(1, layers) * elements)
+    else:
+        rows = knob("KFRONT_TRITON_TILE", 4096, 1) // elements
+    rows = 1 << (max(1, rows).bit_length() - 1)
     return max(1, min(rows, 1 << max(0, (nrows - 1).bit_length())))
 
 
 def warps(tile_elements: int) -> int:
+    """Warps of a forward program."""
     default = 2 if tile_elements <= 512 else 4 if tile_elements <= 2048 else 8
     return knob("KFRONT_TRITON_WARPS", default, 1)
+
+
+def backward_warps(saved_values: int, sum_values: int) -> int:
+    """Warps of a backward program: enough threads that the layer inputs and the twiddle-gradient sums it keeps
+    take about 32 registers per thread, 2 to 16 warps."""
+    threads = (saved_values + sum_values) // 32
+    default = min(16, max(2, 1 << max(0, (threads // 32 - 1).bit_length())))
+    return knob("KFRONT_TRITON_BW_WARPS", default, 1)
 
 
 def backward_programs(multiprocessors: int, row_tiles: int, other_programs: int) -> int:
