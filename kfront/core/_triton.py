@@ -80,7 +80,7 @@ def _interpreted_kernels():
     from triton.runtime.interpreter import InterpretedFunction
 
     for key, value in list(vars(module).items()):
-        if isinstance(value, InterpretedFunction) and not key.endswith("_kernel"):
+        if isinstance(value, InterpretedFunction) and value.fn.__module__ == name and not key.endswith("_kernel"):
             setattr(module, key, value.rewrite())
     sys.modules[name] = module
     return module
@@ -119,6 +119,7 @@ class _Call:
         self.stacks = self.nstacks if stacks is None else stacks  # stacks computed (the power needs the first)
         self.tw = _values(twiddle.contiguous())
         self.kernels = _kernels(x.device)
+        self.interpreted = self.kernels is _interpreted_kernels()
 
     def frames(self) -> torch.Tensor:
         return torch.empty((self.batch, self.nstacks, self.n), dtype=self.twiddle.dtype, device=self.x.device)
@@ -133,7 +134,7 @@ class _Call:
     def forward(self, chunk, src, dst, out_mode=FRAMES, k=0, separation=None):
         """Launch the forward kernel for one chunk: src as source() describes it, dst frames or the power."""
         src_t, s_strides, length, perm, src_cplx = src
-        rows = plan.tile_rows(chunk.elements, self.batch)
+        rows = plan.tile_rows(chunk.elements, self.batch, interpreted=self.interpreted)
         n_sub, row_tiles = chunk.subblocks(self.log_n), math.ceil(self.batch / rows)
         grid = row_tiles * n_sub * self.stacks
         if grid == 0:
@@ -152,7 +153,7 @@ class _Call:
         """Launch the backward kernel for one chunk: g the gradient of its output (frames, or of the power), dst
         that of its input (laid out as src, or None without input_grad)."""
         src_t, s_strides, length, perm, src_cplx = src
-        rows = plan.tile_rows(chunk.elements, self.batch, len(chunk.layers), backward=True)
+        rows = plan.backward_tile_rows(chunk.elements, len(chunk.layers), self.cplx, self.batch, self.interpreted)
         n_sub, row_tiles = chunk.subblocks(self.log_n), math.ceil(self.batch / rows)
         progs = plan.backward_programs(_multiprocessors(self.x.device), row_tiles, n_sub * self.stacks)
         grid = progs * n_sub * self.stacks
@@ -167,8 +168,7 @@ class _Call:
                dict(LOG_N=self.log_n, NBLOCKS=self.nblocks, NL=len(chunk.layers), LAYERS=chunk.layers,
                     BITS=chunk.bits, A=chunk.a, W=chunk.w, R=chunk.r, B=rows, CPLX=self.cplx, SRC_CPLX=src_cplx,
                     PERM=perm is not None, GRAD=grad_mode, INPUT_GRAD=input_grad),
-               plan.backward_warps(2 * rows * chunk.elements * len(chunk.layers),
-                                   chunk.elements // 2 * len(chunk.layers) * (8 if self.cplx else 4)))
+               plan.backward_warps(plan.kept_per_element(self.cplx) * rows * chunk.elements * len(chunk.layers)))
 
 
 def launch(kernel, grid: int, args: tuple, constants: dict, num_warps: int) -> None:

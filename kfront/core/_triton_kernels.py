@@ -16,10 +16,10 @@ compile-time tuples: ``LAYERS[t]`` the global layer (``block * log2 n + layer``)
 
 Backward. A program recomputes its chunk's layers on each tile, keeping every layer's input (the pairs, as a
 tuple), then runs the layers backwards. Programs loop over the frames of their sub-block group and keep the twiddle
-gradient of every layer in registers across the loop (a tuple of ``(E / 2s, s)`` tensors per layer, summed over a
-tile's frames with ``tl.reduce``); at the end each program adds its sums to the gradient with one atomic add per
-entry, so the reduction across programs needs no host round trip and the atomics scale with the programs, not
-the frames.
+gradient of every layer in registers across the loop, per frame of the tile, in the layout of the products they sum
+(a tuple of ``(B, E / 2s, s)`` tensors per layer: no reduction and no layout change inside the loop); at the end
+each program sums them over its tile's frames and adds them to the gradient with one atomic add per entry, so the
+reduction across programs needs no host round trip and the atomics scale with the programs, not the frames.
 
 Only ``triton.language`` builtins are called (``tl.reduce``, ``tl.full``, never ``tl.sum`` or ``tl.zeros``): those
 helpers are ``@triton.jit`` functions of Triton itself, which an interpreted copy of this module (the CPU path,
@@ -225,10 +225,10 @@ def forward_kernel(
 
 
 @triton.jit
-def _zero_sums(E: tl.constexpr, S: tl.constexpr, dtype: tl.constexpr, CPLX: tl.constexpr):
-    # twiddle-gradient sums of one layer: (E / 2S, S) per value of the pair's block
-    z = (tl.full((E // (2 * S), S), 0.0, dtype), tl.full((E // (2 * S), S), 0.0, dtype),
-         tl.full((E // (2 * S), S), 0.0, dtype), tl.full((E // (2 * S), S), 0.0, dtype))
+def _zero_sums(B: tl.constexpr, E: tl.constexpr, S: tl.constexpr, dtype: tl.constexpr, CPLX: tl.constexpr):
+    # twiddle-gradient sums of one layer, per frame of the tile: (B, E / 2S, S) per value of the pair's block
+    z = (tl.full((B, E // (2 * S), S), 0.0, dtype), tl.full((B, E // (2 * S), S), 0.0, dtype),
+         tl.full((B, E // (2 * S), S), 0.0, dtype), tl.full((B, E // (2 * S), S), 0.0, dtype))
     if CPLX:
         z = z + z
     return z
@@ -246,19 +246,16 @@ def _add_sums(a, b, CPLX: tl.constexpr):
 def _layer_backward(pairs, gr, gi, tw_ptr, tw_base, sub, B: tl.constexpr, E: tl.constexpr, BIT: tl.constexpr,
                     A: tl.constexpr, W: tl.constexpr, R: tl.constexpr, CPLX: tl.constexpr, DIN: tl.constexpr):
     # Backward of one layer whose input pairs were `pairs`, given the gradient of its output: the twiddle gradient
-    # summed over the tile's frames (PyTorch's convention: d t[r][c] = g_r conj(in_c)) and, with DIN, the gradient
+    # of each of the tile's frames (PyTorch's convention: d t[r][c] = g_r conj(in_c)) and, with DIN, the gradient
     # of its input (d in = conj(T)^T g); without DIN the output's gradient is returned unchanged.
     ar, ai, br, bi = pairs
     gar, gbr = _split_pairs(gr, B, E, 1 << (BIT - A + R))
     if CPLX:
         gai, gbi = _split_pairs(gi, B, E, 1 << (BIT - A + R))
-        sums = (tl.reduce(gar * ar + gai * ai, 0, _add), tl.reduce(gai * ar - gar * ai, 0, _add),
-                tl.reduce(gar * br + gai * bi, 0, _add), tl.reduce(gai * br - gar * bi, 0, _add),
-                tl.reduce(gbr * ar + gbi * ai, 0, _add), tl.reduce(gbi * ar - gbr * ai, 0, _add),
-                tl.reduce(gbr * br + gbi * bi, 0, _add), tl.reduce(gbi * br - gbr * bi, 0, _add))
+        sums = (gar * ar + gai * ai, gai * ar - gar * ai, gar * br + gai * bi, gai * br - gar * bi,
+                gbr * ar + gbi * ai, gbi * ar - gbr * ai, gbr * br + gbi * bi, gbi * br - gbr * bi)
     else:
-        sums = (tl.reduce(gar * ar, 0, _add), tl.reduce(gar * br, 0, _add), tl.reduce(gbr * ar, 0, _add),
-                tl.reduce(gbr * br, 0, _add))
+        sums = (gar * ar, gar * br, gbr * ar, gbr * br)
     if DIN:
         t = _load_twiddle(tw_ptr, tw_base, _pair_index(sub, E, 1 << (BIT - A + R), BIT, A, W, R), CPLX)
         if CPLX:
@@ -278,9 +275,10 @@ def _layer_backward(pairs, gr, gi, tw_ptr, tw_base, sub, B: tl.constexpr, E: tl.
 
 @triton.jit
 def _add_twiddle_grad(dtw_ptr, base, idx, sums, CPLX: tl.constexpr):
+    # the program's sums, (B, E / 2S, S) each, summed over its frames and added to the gradient
     o = base + idx.to(tl.int64) * (8 if CPLX else 4)
     for c in tl.static_range(8 if CPLX else 4):
-        tl.atomic_add(dtw_ptr + o + c, sums[c])
+        tl.atomic_add(dtw_ptr + o + c, tl.reduce(sums[c], 0, _add))
 
 
 @triton.jit
@@ -338,7 +336,7 @@ def backward_kernel(
     tw_stack = stack.to(tl.int64) * NBLOCKS * LOG_N
     sums = ()
     for t in tl.static_range(NL):
-        sums = sums + (_zero_sums(1 << (W + R), 1 << (BITS[t] - A + R), tw_ptr.dtype.element_ty, CPLX),)
+        sums = sums + (_zero_sums(B, 1 << (W + R), 1 << (BITS[t] - A + R), tw_ptr.dtype.element_ty, CPLX),)
     if GRAD == 2:
         sacc = (tl.full(e.shape, 0.0, tw_ptr.dtype.element_ty), tl.full(e.shape, 0.0, tw_ptr.dtype.element_ty),
                 tl.full(e.shape, 0.0, tw_ptr.dtype.element_ty), tl.full(e.shape, 0.0, tw_ptr.dtype.element_ty),

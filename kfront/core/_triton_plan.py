@@ -5,17 +5,17 @@ A butterfly block applies ``log2 n`` layers at frame bits ``0 .. log2 n - 1`` (i
 ``nblocks`` blocks alternate. Consecutive layers whose bits lie in one window of ``w`` bits only mix elements that
 agree outside the window, so one launch (a **chunk**) can apply them to independent tiles of ``2^w`` elements (times
 ``2^r`` neighbours that ride along for wide memory accesses). The forward takes all layers in one chunk when the
-frame fits one tile (n <= 2^12 by default); the backward also bounds the twiddle-gradient sums a program keeps in
-registers (``acc`` values: pairs per tile x layers x values per pair), so large n or many blocks split it into
-chunks whose inputs the forward first writes to a workspace. The CUDA kernels split the same way
+frame fits one tile (n <= 2^12 by default); the backward also bounds what a program keeps in registers (every
+layer's input and its twiddle-gradient sums), so large n or many blocks split it into chunks whose inputs the
+forward first writes to a workspace. The CUDA kernels split the same way
 (``csrc/cuda/README.md``).
 
 Knobs (read at every call, for tuning on a GPU and for tests; the defaults keep every kernel free of register
 spills when compiled for sm_90, ``tests/test_triton_compile.py``): ``KFRONT_TRITON_WINDOW_LOG2`` (forward window,
 default 12), ``KFRONT_TRITON_TILE`` (forward elements per tile, frames x window, default 4096),
-``KFRONT_TRITON_BW_WINDOW_LOG2`` (largest backward window, default 10), ``KFRONT_TRITON_BW_ACC`` (twiddle-gradient
-sums a backward program keeps, default 8192 values: the window is the widest whose block of layers fits),
-``KFRONT_TRITON_BW_SAVED`` (layer inputs a backward tile keeps, default 8192 values), ``KFRONT_TRITON_BW_PROGRAMS``
+``KFRONT_TRITON_BW_WINDOW_LOG2`` (largest backward window, default 10), ``KFRONT_TRITON_BW_VALUES`` (what a
+backward program keeps in registers, each layer's input and its twiddle-gradient sums for every frame of its tile;
+default 16384 values: the window is the widest whose block of layers one frame fits), ``KFRONT_TRITON_BW_PROGRAMS``
 (backward programs per multiprocessor, default 4), ``KFRONT_TRITON_WARPS`` (forward warps per program; default
 by tile size), ``KFRONT_TRITON_BW_WARPS`` (backward warps; default by what a program keeps).
 """
@@ -78,7 +78,7 @@ def _window(bits: list[int], log_n: int, window: int) -> tuple[int, int, int]:
     """(a, w, r) of a chunk whose bits span at most its window: r <= a <= min(bits), max(bits) < a + w <= log2 n,
     and tiles of at most 2^window elements."""
     lo = min(bits)
-    r = min(RIDE_ALONG_LOG2, lo) if log_n > window else 0
+    r = min(RIDE_ALONG_LOG2, lo, window - 1) if log_n > window else 0
     w = min(window, log_n) - r
     return min(lo, log_n - w), w, r
 
@@ -122,29 +122,47 @@ def forward_plan(log_n: int, nblocks: int, increasing_stride: bool) -> list[Chun
     return plan(log_n, nblocks, increasing_stride, knob("KFRONT_TRITON_WINDOW_LOG2", 12, 1))
 
 
-def backward_window(log_n: int, values_per_pair: int, acc: int, cap: int) -> int:
-    """The widest window (at most ``cap`` bits) whose twiddle-gradient sums over a block's layers in it fit
-    ``acc`` values per program: 2^(w - 1) pairs x w layers x values per pair."""
+def kept_per_element(complex_twiddle: bool) -> int:
+    """Values a backward tile keeps per frame, element and layer: the layer's input (two planes when complex) and
+    its twiddle-gradient sums (the pair's 4 or 8 values, per two elements)."""
+    return 6 if complex_twiddle else 3
+
+
+def backward_window(log_n: int, per_element: int, budget: int, cap: int) -> int:
+    """The widest window (at most ``cap`` bits) whose block of layers a one-frame tile can keep within ``budget``
+    values: ``per_element x w x 2^w``."""
     w = min(cap, log_n)
-    while w > 1 and (1 << (w - 1)) * w * values_per_pair > acc:
+    while w > 1 and per_element * w * (1 << w) > budget:
         w -= 1
     return w
 
 
 def backward_plan(log_n: int, nblocks: int, increasing_stride: bool, complex_twiddle: bool) -> list[Chunk]:
-    vpp, acc = (8 if complex_twiddle else 4), knob("KFRONT_TRITON_BW_ACC", 8192, 1)
-    window = backward_window(log_n, vpp, acc, knob("KFRONT_TRITON_BW_WINDOW_LOG2", 10, 1))
-    return plan(log_n, nblocks, increasing_stride, window, values_per_pair=vpp, acc=acc)
+    per, budget = kept_per_element(complex_twiddle), knob("KFRONT_TRITON_BW_VALUES", 16384, 1)
+    window = backward_window(log_n, per, budget, knob("KFRONT_TRITON_BW_WINDOW_LOG2", 10, 1))
+    return plan(log_n, nblocks, increasing_stride, window, values_per_pair=2 * per, acc=budget)
 
 
-def tile_rows(elements: int, nrows: int, layers: int = 0, backward: bool = False) -> int:
-    """Frames per tile, a power of 2 no larger than the batch needs: the forward fills a tile of
-    ``KFRONT_TRITON_TILE`` elements; the backward keeps every layer's input, so ``KFRONT_TRITON_BW_SAVED`` values
-    bound the elements times the chunk's layers."""
-    if backward:
-        rows = knob("KFRONT_TRITON_BW_SAVED", 8192, 1) // (2 * max(1, layers) * elements)
-    else:
-        rows = knob("KFRONT_TRITON_TILE", 4096, 1) // elements
+# Triton's interpreter spends its time per operation, not per element: it runs tiles this many times larger than
+# the defaults (a knob set in the environment is taken as it is).
+INTERPRETER_TILE_SCALE = 32
+
+
+def tile_rows(elements: int, nrows: int, interpreted: bool = False) -> int:
+    """Frames per forward tile, a power of 2 no larger than the batch needs: ``KFRONT_TRITON_TILE`` elements."""
+    rows = knob("KFRONT_TRITON_TILE", 4096 * (INTERPRETER_TILE_SCALE if interpreted else 1), 1) // elements
+    return _rows(rows, nrows)
+
+
+def backward_tile_rows(elements: int, layers: int, complex_twiddle: bool, nrows: int,
+                       interpreted: bool = False) -> int:
+    """Frames per backward tile: what it keeps (``kept_per_element`` x elements x layers per frame) within
+    ``KFRONT_TRITON_BW_VALUES``."""
+    budget = knob("KFRONT_TRITON_BW_VALUES", 16384 * (INTERPRETER_TILE_SCALE if interpreted else 1), 1)
+    return _rows(budget // (kept_per_element(complex_twiddle) * max(1, layers) * elements), nrows)
+
+
+def _rows(rows: int, nrows: int) -> int:
     rows = 1 << (max(1, rows).bit_length() - 1)
     return max(1, min(rows, 1 << max(0, (nrows - 1).bit_length())))
 
@@ -155,11 +173,12 @@ def warps(tile_elements: int) -> int:
     return knob("KFRONT_TRITON_WARPS", default, 1)
 
 
-def backward_warps(saved_values: int, sum_values: int) -> int:
+def backward_warps(kept_values: int) -> int:
     """Warps of a backward program: enough threads that the layer inputs and the twiddle-gradient sums it keeps
-    take about 32 registers per thread, 2 to 16 warps."""
-    threads = (saved_values + sum_values) // 32
-    default = min(16, max(2, 1 << max(0, (threads // 32 - 1).bit_length())))
+    take about 64 registers per thread, 2 to 8 warps (at 16 warps ptxas caps a thread at 128 registers and the
+    default tiles spill; at 8 they compile without spills, ``benchmarks/triton_compile_report.py``)."""
+    threads = kept_values // 64
+    default = min(8, max(2, 1 << max(0, (threads // 32 - 1).bit_length())))
     return knob("KFRONT_TRITON_BW_WARPS", default, 1)
 
 
