@@ -11,7 +11,6 @@ compile times on this machine's CPU, which a user waits for once per shape (Trit
 """
 import argparse
 import contextlib
-import importlib
 import os
 import re
 import subprocess
@@ -68,7 +67,7 @@ def compile_launch(name, args, constants, num_warps, arch: int = 90):
     from triton.backends.compiler import GPUTarget
     from triton.compiler import ASTSource
 
-    fn = getattr(importlib.import_module("kfront.core._triton_kernels"), name)
+    fn = getattr(_triton._compiled_kernels(), name)
     signature, constexprs = {}, dict(constants)
     for arg, value in zip(fn.arg_names, args):
         if value is None:

@@ -218,6 +218,8 @@ def _chosen(op: str, device_type: str, dtype_name: str) -> str:
     gpu = name == "triton" or device_type == "cuda"
     if name != "reference" and gpu and not _first_contact(name, op, device_type, dtype):
         return "reference"
+    if name == "triton":
+        _ops(name)  # declares torch.ops.kfront_triton (under a lock, which a torch.compile trace could not take)
     return name
 
 
@@ -227,7 +229,9 @@ def compiled_op(op: str, device_type: str, dtype: torch.dtype):
     compiled implementation, no such kernel on that device, a dtype the kernels are not built for, or a failed
     first-contact check). Builds or imports the implementation on first use."""
     name = _chosen(op, device_type, str(dtype).removeprefix("torch."))
-    return None if name == "reference" else getattr(_ops(name), op).default
+    if name == "reference":
+        return None
+    return getattr(torch.ops.kfront_triton if name == "triton" else torch.ops.kfront, op).default
 
 
 @torch.compiler.assume_constant_result
@@ -250,10 +254,9 @@ def backend_reason(device_type: str = "cpu") -> str | None:
     """Why ``device_type``'s first choice (see the module) does not run, or ``None`` when it does; a failed
     first-contact check is named too. Builds (or imports) the implementation if that has not happened yet."""
     reason = _select(device_type)[1]
-    failed = [f"{op} {str(dtype).removeprefix('torch.')}: {failure}"
-              for (name, op, dev, dtype), failure in list(_state["checked"].items())
+    failed = [f"{name}'s {family} in {str(dtype).removeprefix('torch.')} failed its first-contact check ({failure}), "
+              "the reference runs it" for (name, family, dev, dtype), failure in list(_state["checked"].items())
               if dev == device_type and failure is not None]
     if failed:
-        reason = "; ".join(([reason] if reason else []) + [f"first-contact check failed ({f}), the reference runs "
-                                                            "it" for f in failed])
+        reason = "; ".join(([reason] if reason else []) + failed)
     return reason

@@ -86,12 +86,24 @@ def _interpreted_kernels():
     return module
 
 
+@functools.cache
+def _compiled_kernels():
+    """The kernels module, decorated for the GPU whatever ``TRITON_INTERPRET`` says while it is first imported."""
+    import triton
+
+    with triton.knobs.runtime.scope():
+        triton.knobs.runtime.interpret = False
+        return importlib.import_module(f"{__package__}._triton_kernels")
+
+
 def _kernels(device: torch.device):
+    """(kernels module, interpreted) for tensors on ``device``: the interpreter for CPU tensors, and for CUDA ones
+    where Triton's interpreter is switched on (``TRITON_INTERPRET=1``, Triton's debugging mode)."""
     import triton
 
     if device.type == "cpu" or triton.knobs.runtime.interpret:
-        return _interpreted_kernels()
-    return importlib.import_module(f"{__package__}._triton_kernels")
+        return _interpreted_kernels(), True
+    return _compiled_kernels(), False
 
 
 def _values(t: torch.Tensor) -> torch.Tensor:
@@ -118,8 +130,7 @@ class _Call:
         self.n, self.cplx, self.x_cplx = 1 << self.log_n, twiddle.is_complex(), x.is_complex()
         self.stacks = self.nstacks if stacks is None else stacks  # stacks computed (the power needs the first)
         self.tw = _values(twiddle.contiguous())
-        self.kernels = _kernels(x.device)
-        self.interpreted = self.kernels is _interpreted_kernels()
+        self.kernels, self.interpreted = _kernels(x.device)
 
     def frames(self) -> torch.Tensor:
         return torch.empty((self.batch, self.nstacks, self.n), dtype=self.twiddle.dtype, device=self.x.device)
