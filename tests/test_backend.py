@@ -78,6 +78,7 @@ def test_gpu_backend_settings_leave_cpu_tensors_to_the_cpu(monkeypatch):
         assert backend("cpu") == "compiled" and backend_reason("cpu") is None, mode
         assert _backend.compiled_op("butterfly_multiply", "cpu", torch.float32) is not None
     monkeypatch.setenv("TRITON_INTERPRET", "1")
+    monkeypatch.setenv("KFRONT_BACKEND", "triton")
     if _backend._triton_unavailable("cpu") is None:
         assert backend("cpu") == "triton"
     monkeypatch.setenv("KFRONT_BACKEND", "auto")
