@@ -17,8 +17,12 @@ Design (the plans: :mod:`kfront.core._triton_plan`; the kernels' tiles: :mod:`kf
 - Backward: per chunk of layers, programs loop over their frames, recompute the chunk's layers keeping each
   layer's input in registers, run them backwards and keep the twiddle-gradient sums in registers; each program
   adds its sums with one atomic add per entry at the end (no host round trip, atomics per program, not per
-  frame). A chunk's sums must fit registers, which bounds its layers; several chunks take their inputs from a
-  workspace the forward kernel writes first, and the gradient flows between them through one buffer.
+  frame). What a program keeps (every layer's input and its sums) must fit registers, which bounds a chunk's
+  window and layers (n <= 256 in one chunk by default); several chunks take their inputs from a workspace the
+  forward kernel writes first, and the gradient flows between them through one buffer. The separated power is
+  fused where the last chunk of both plans holds whole frames (n <= 256), else composed from the product.
+- Compiled for sm_90 on a CPU (``benchmarks/triton_compile_report.py``), the default plans' kernels take 1-15 s
+  each to compile and spill no registers (but the separated power's backward at n = 256, 84 bytes).
 - The twiddle gradient is summed with atomics, so it is not bit-for-bit repeatable on a GPU.
 
 Which backend ``KFRONT_BACKEND=auto`` picks on CUDA devices is Triton's where ``triton`` imports, else the CUDA C++
@@ -27,6 +31,7 @@ op's (``csrc/cuda``) where it builds. That order is provisional: the first GPU r
 the slower one stays; its numbers go to ``benchmarks/results/`` and here.
 """
 import builtins
+import contextlib
 import functools
 import importlib
 import importlib.util
@@ -188,7 +193,17 @@ def launch(kernel, grid: int, args: tuple, constants: dict, num_warps: int) -> N
     kernel[(grid,)](*args, **constants, num_warps=num_warps)
 
 
+def _device(t: torch.Tensor):
+    """Triton launches on the current CUDA device: make it the tensors'."""
+    return torch.cuda.device(t.device) if t.device.type == "cuda" else contextlib.nullcontext()
+
+
 def _run_forward(call: _Call, out_mode=FRAMES, k=0, separation=None, out=None) -> torch.Tensor:
+    with _device(call.x):
+        return _forward_chunks(call, out_mode, k, separation, out)
+
+
+def _forward_chunks(call: _Call, out_mode, k, separation, out) -> torch.Tensor:
     chunks = plan.forward_plan(call.log_n, call.nblocks, call.inc)
     frames = call.frames() if out_mode == FRAMES or len(chunks) > 1 else None
     for c, chunk in enumerate(chunks):
@@ -201,6 +216,11 @@ def _run_forward(call: _Call, out_mode=FRAMES, k=0, separation=None, out=None) -
 
 def _run_backward(call: _Call, g, input_grad, grad_mode=FRAMES, k=0, separation=None):
     """(d_twiddle, d_x, d_separation) through every chunk of the backward plan, last to first."""
+    with _device(call.x):
+        return _backward_chunks(call, g, input_grad, grad_mode, k, separation)
+
+
+def _backward_chunks(call: _Call, g, input_grad, grad_mode, k, separation):
     chunks = plan.backward_plan(call.log_n, call.nblocks, call.inc, call.cplx)
     x = call.x
     zeros = call.stacks < call.nstacks  # stacks that are not computed get a zero gradient
@@ -225,8 +245,9 @@ def _run_backward(call: _Call, g, input_grad, grad_mode=FRAMES, k=0, separation=
 
 def _separation_fuses(log_n: int, nblocks: int, increasing_stride: bool, complex_twiddle: bool) -> bool:
     """Whether the separated power fits the kernels: the last launch of both plans holds whole frames."""
-    return all(p[-1].whole_frame(log_n) for p in (plan.forward_plan(log_n, nblocks, increasing_stride),
-                                           plan.backward_plan(log_n, nblocks, increasing_stride, complex_twiddle)))
+    plans = (plan.forward_plan(log_n, nblocks, increasing_stride),
+             plan.backward_plan(log_n, nblocks, increasing_stride, complex_twiddle))
+    return all(p[-1].whole_frame(log_n) for p in plans)
 
 
 def butterfly_multiply(twiddle, x, increasing_stride, perm=None):

@@ -2,17 +2,19 @@
 tiles of frames held in registers. Launch plans, autograd and the op live in :mod:`kfront.core._triton`.
 
 Tiles. A program holds ``B`` frames of one stack, ``E = 2^(W + R)`` elements of each, as two real planes (real and
-imaginary; a real twiddle has one). Tile element ``e = j 2^R + lo`` (``j < 2^W``, ``lo < 2^R``) is frame position
-``p = hi 2^(A + W) + j 2^A + mid 2^R + lo``, where the program's sub-block group ``sub = hi 2^(A - R) + mid``: the
-window of bits ``[A, A + W)`` that the chunk's layers use, plus the ``R`` lowest bits (``R <= A``) so that every
-``j`` is a run of ``2^R`` neighbouring elements in memory. With ``A = R = 0`` a tile is ``2^W`` consecutive elements,
-the whole frame when ``W = log2 n``. A layer at frame bit ``b`` is then a layer at tile bit ``b - A + R``: the tile is
-reshaped to ``(B, E / 2s, 2, s)``, the pair's halves split apart, combined with the pair's 2x2 twiddle block and
-joined back. Every layer of a chunk runs on registers; a chunk loads its tile once and stores it once.
+imaginary; a real twiddle has one). The chunk's layers use the frame bits of a window ``[A, A + W)``; the tile also
+carries the ``R <= A`` lowest bits, so that its elements come in runs of ``2^R`` neighbours in memory. Tile element
+``e = j 2^R + lo`` (``j < 2^W``, ``lo < 2^R``) of sub-block group ``sub = hi 2^(A - R) + mid`` is frame position
+``p = hi 2^(A + W) + j 2^A + mid 2^R + lo``. With ``A = R = 0`` a tile is ``2^W`` consecutive elements, the whole
+frame when ``W = log2 n``. A layer at frame bit ``b`` is a layer at tile bit ``b - A + R``: the tile is reshaped to
+``(B, E / 2s, 2, s)``, the pairs' halves split apart, combined with their 2x2 twiddle blocks and joined back. Every
+layer of a chunk runs on registers; a chunk loads its tile once and stores it once. The first chunk loads the
+frames as the op's contract reads them: entry ``perm[p]`` of the row for position ``p``, zero past the row's ``L``
+samples, a zero imaginary plane for a real input.
 
-Twiddles. The real view of the contiguous twiddle, ``(nstacks, nblocks, log2 n, n/2, 2, 2[, 2])``: ``TWC`` = 8 (or
-4 for a real twiddle) values per pair, ``t00, t01, t10, t11``, each (re, im). A chunk's layers are given as
-compile-time tuples: ``LAYERS[t]`` the global layer (``block * log2 n + layer``), ``BITS[t]`` its frame bit.
+Twiddles. The real view of the contiguous twiddle, ``(nstacks, nblocks, log2 n, n/2, 2, 2[, 2])``: 8 (or 4 for a
+real twiddle) values per pair, ``t00, t01, t10, t11``, each (re, im). A chunk's layers are given as compile-time
+tuples: ``LAYERS[t]`` the global layer (``block * log2 n + layer``), ``BITS[t]`` its frame bit.
 
 Backward. A program recomputes its chunk's layers on each tile, keeping every layer's input (the pairs, as a
 tuple), then runs the layers backwards. Programs loop over the frames of their sub-block group and keep the twiddle
@@ -23,8 +25,9 @@ reduction across programs needs no host round trip and the atomics scale with th
 
 Only ``triton.language`` builtins are called (``tl.reduce``, ``tl.full``, never ``tl.sum`` or ``tl.zeros``): those
 helpers are ``@triton.jit`` functions of Triton itself, which an interpreted copy of this module (the CPU path,
-see :mod:`kfront.core._triton`) could not call. Compile-time integers are never assigned to
-names inside kernels: the interpreter turns every assigned value into a tensor, which cannot serve as a shape.
+see :mod:`kfront.core._triton`) could not call. Compile-time integers are never assigned to names inside kernels:
+the interpreter turns every assigned value into a tensor, which cannot serve as a shape. A function returns once,
+at its end: Triton's compiler checks every return statement's type, also in a branch a constant rules out.
 """
 import triton
 import triton.language as tl
