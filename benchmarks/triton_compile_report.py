@@ -2,6 +2,7 @@
 
     python benchmarks/triton_compile_report.py                    # n = 256 512 1024 4096, complex64 and real input
     python benchmarks/triton_compile_report.py --sizes 16 --arch 80
+    python benchmarks/triton_compile_report.py --out benchmarks/results/triton_compile_sm90.md
 
 The ops run on CPU tensors with every launch recorded instead of run (:func:`kfront.core._triton.launch`), with the
 tile sizes a GPU gets; each distinct kernel specialisation is then compiled by Triton for the target (sm_90 by
@@ -108,6 +109,7 @@ def report(sizes, kinds, arch: int = 90, log=print) -> list[dict]:
                 seconds, registers, spills = compile_launch(name, args, constants, num_warps, arch)
                 mode = constants.get("OUT", constants.get("GRAD"))
                 row = {"n": n, "kind": kind, "kernel": name.removesuffix("_kernel"), "mode": mode,
+                       "input_grad": constants.get("INPUT_GRAD", "-"),
                        "layers": constants["NL"], "window": (constants["A"], constants["W"], constants["R"]),
                        "frames": constants["B"], "warps": num_warps, "compile_s": round(seconds, 1),
                        "registers": registers, "spill_bytes": spills}
@@ -116,16 +118,44 @@ def report(sizes, kinds, arch: int = 90, log=print) -> list[dict]:
     return rows
 
 
+def markdown(rows: list[dict], arch: int, command: str) -> str:
+    lines = [f"# Triton butterfly kernels compiled for sm_{arch} (no GPU needed)", "",
+             f"`{command}`; torch {torch.__version__}, Triton {_triton_version()}. Mode: the forward's output "
+             "(0 frames, 2 separated power) or the backward's gradient (0 frames, 2 separated power); d_x: whether "
+             "the backward computes the input's gradient. Window: "
+             "(A, W, R) of the chunk (kfront/core/_triton_kernels.py). Compile: seconds on this machine's CPU, "
+             "0 where Triton's disk cache already held the kernel.", "",
+             "| n | kind | kernel | mode | d_x | layers | window | frames | warps | registers | spill bytes "
+             "| compile (s) |", "|" + "---|" * 12]
+    for r in rows:
+        lines.append(f"| {r['n']} | {r['kind']} | {r['kernel']} | {r['mode']} | {r['input_grad']} | {r['layers']} "
+                     f"| {r['window']} "
+                     f"| {r['frames']} | {r['warps']} | {r['registers']} | {r['spill_bytes']} | {r['compile_s']} |")
+    return "\n".join(lines) + "\n"
+
+
+def _triton_version() -> str:
+    import triton
+
+    return triton.__version__
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024, 4096])
     parser.add_argument("--kinds", nargs="+", choices=("complex64", "real-input", "float32"),
                         default=["complex64", "real-input"])
     parser.add_argument("--arch", type=int, default=90, help="compute capability, e.g. 80 or 90")
+    parser.add_argument("--out", help="also write the table as Markdown here")
     args = parser.parse_args(argv)
     rows = report(args.sizes, args.kinds, args.arch)
     spilling = [r for r in rows if r["spill_bytes"]]
-    print(f"{len(rows)} kernels, {len(spilling)} spill; compile {sum(r['compile_s'] for r in rows):.0f} s in all")
+    summary = f"{len(rows)} kernels, {len(spilling)} spill; compile {sum(r['compile_s'] for r in rows):.0f} s in all"
+    print(summary)
+    if args.out:
+        command = "python benchmarks/triton_compile_report.py" + "".join(
+            " " + a for a in (sys.argv[1:] if argv is None else argv))
+        Path(args.out).write_text(markdown(rows, args.arch, command) + "\n" + summary + "\n")
     return rows
 
 
