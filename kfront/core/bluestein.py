@@ -15,7 +15,8 @@ The two bit reversals meet in the middle and cancel once the diagonal is read in
 columns of the first layer of the first block (stride ``M/2``), the middle diagonal the columns of the first
 layer of the second block (stride 1), ``D_out`` the rows of its last layer (stride ``M/2``). The result is the
 twiddle of one ``B B*``: ``nblocks = 2``, decreasing strides first. The inverse DFT is the same with every chirp
-conjugated and ``1/N`` in ``D_out``; the unitary one puts ``1/sqrt(N)`` there.
+conjugated and ``1/N`` in ``D_out``; the unitary one puts ``1/sqrt(N)`` there. :func:`convolution_twiddle` is
+that ``B B*`` for any filter and diagonals (a circular convolution of length ``M``), of which the DFT is one case.
 
 Chirp angles are reduced exactly (``m^2 mod 2N`` in integers) before the float64 trigonometry, the filter's
 spectrum is a float64 FFT, and everything is folded in complex128 and cast once.

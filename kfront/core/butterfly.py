@@ -24,12 +24,12 @@ class Butterfly(nn.Module):
     optional ``bias``. A fixed permutation ``perm`` (a buffer) can be applied to the input or, for a
     decimation-in-frequency FFT, to the output (:attr:`permutation_at` says which).
 
-    ``init="fft"`` builds the DFT of length ``N = dft_size`` (by default ``n``: the DFT of the input zero-padded
-    to ``n``). A power of 2 ``N`` is the Cooley-Tukey FFT: one block, a bit-reversal permutation. Any other
-    ``N >= 1`` is Bluestein's construction (:mod:`kfront.core.bluestein`): one ``B B*`` of size ``n`` = the next
-    power of 2 >= ``2N - 1``, no permutation; it needs a decreasing-stride block followed by an increasing-stride
-    one (``nblocks >= 2`` with ``increasing_stride=False``, or ``nblocks >= 3``) and ``out_size <= N``.
-    :attr:`construction` says which one is used.
+    The module is structure; ``init`` names a construction of :mod:`kfront.core.constructions` to start from.
+    ``init="fft"`` is the DFT of length ``N = dft_size`` (by default ``n``: the DFT of the input zero-padded to
+    ``n``): for a power of 2, the Cooley-Tukey FFT (one block, a bit-reversal permutation); otherwise Bluestein's
+    ``B B*`` of size ``n`` = the next power of 2 >= ``2N - 1``, with no permutation, which needs a
+    decreasing-stride block followed by an increasing-stride one (``nblocks >= 2`` with
+    ``increasing_stride=False``, or ``nblocks >= 3``) and ``out_size <= N``. :attr:`construction` says which.
 
     Args:
         in_size (int): size of the input's last dimension.

@@ -27,8 +27,8 @@ class KMatrix(Butterfly):
 
     Every further factor is at identity, and with ``e > 1`` so are the extra layers. Other inits fill every
     factor, with ``n`` the next power of 2 of ``max(in_size, out_size)``. The DFT of the input zero-padded to
-    a longer power of 2 (the meaning of ``init="fft"`` for such sizes before Bluestein's construction) is
-    ``dft_size=next_power_of_2(N)``.
+    a longer power of 2 is ``dft_size=next_power_of_2(N)``. Other exact maps (the DCT, the Hadamard transform,
+    convolutions, permutations) are the factories of :mod:`kfront.core.constructions`.
 
     Args:
         in_size (int): size of the input's last dimension.
