@@ -15,16 +15,16 @@ import soundfile as sf
 from scipy import signal
 
 from _espeak_marks import needs_espeak
-from kfront.corpus import CorpusConfig, generate_corpus, plan_corpus, render_utterance, timit_phones
-from kfront.corpus import _espeak, cli
-from kfront.corpus.align import rescale
-from kfront.corpus.channel import Channel, resample_to
-from kfront.corpus.hard import HARD_VARIANTS, Perturbation, source_rate
-from kfront.corpus.plan import Utterance
-from kfront.corpus.rooms import SPEED_OF_SOUND, Room, random_room, reverberate, room_responses
-from kfront.corpus.speakers import Speaker
-from kfront.corpus.telephone import mulaw_round_trip, telephone_line
-from kfront.corpus.text import words_of
+from kfront.synth import CorpusConfig, generate_corpus, plan_corpus, render_utterance, timit_phones
+from kfront.synth import _espeak, cli
+from kfront.synth.align import rescale
+from kfront.synth.channel import Channel, resample_to
+from kfront.synth.hard import HARD_VARIANTS, Perturbation, source_rate
+from kfront.synth.plan import PlannedUtterance
+from kfront.synth.rooms import SPEED_OF_SOUND, Room, random_room, reverberate, room_responses
+from kfront.synth.speakers import Speaker
+from kfront.synth.telephone import mulaw_round_trip, telephone_line
+from kfront.synth.text import words_of
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -246,8 +246,8 @@ def test_hard_chain_keeps_labels_on_the_signal(tmp_path, monkeypatch):
                       wet_db=-20.0, peak_dbfs=-3.0, room_seed=0)
     for telephone in (False, True):
         speaker = Speaker("MABC0", "DR1", "en-us+m3", 175, 50, 50, channel, room=_room(), telephone=telephone)
-        utt = Utterance("TRAIN", speaker, "SX3", "The sells, ok", 7,
-                        perturbation=Perturbation(speed=400 / 441, babble_snr_db=10.0, babble=()))
+        utt = PlannedUtterance("TRAIN", speaker, "SX3", "The sells, ok", 7,
+                               perturbation=Perturbation(speed=400 / 441, babble_snr_db=10.0, babble=()))
         n = render_utterance(tmp_path, utt)
         audio = np.abs(sf.read(str(tmp_path / (utt.stem + ".WAV")), dtype="int16")[0].astype(np.float64))
         assert audio.shape[0] == n
@@ -290,7 +290,7 @@ def test_telephone_line_band_and_timing():
 # ---- packaging -----------------------------------------------------------------------------------------------
 
 def test_import_stays_light():
-    code = ("import sys, kfront.corpus; heavy = {'torch', 'pyroomacoustics', 'soundfile'} & set(sys.modules); "
+    code = ("import sys, kfront.synth; heavy = {'torch', 'pyroomacoustics', 'soundfile'} & set(sys.modules); "
             "print(sorted(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
                          env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
@@ -298,8 +298,8 @@ def test_import_stays_light():
 
 
 def test_cli_help_and_module_entry_point():
-    out = subprocess.run([sys.executable, "-m", "kfront.corpus", "--help"], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-m", "kfront.synth", "--help"], capture_output=True, text=True,
                          check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
-    assert out.startswith("usage: python -m kfront.corpus")
+    assert out.startswith("usage: python -m kfront.synth")
     for flag in ("--condition {standard,hard}", "--train-voices N", "pyroomacoustics", "mu-law"):
         assert flag in out, flag
