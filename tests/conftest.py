@@ -18,7 +18,7 @@ TINY_ASR = ["model.hidden=16", "model.layers=1", "model.conv_channels=16", "data
 def speech(tmp_path_factory) -> list:
     """Four utterances of real-looking speech from the built-in corpus (espeak-ng voices through their channels):
     16 kHz float32 tensors ``(time,)`` in [-1, 1], 1-4 s each, for "exact at init" checks beside noise."""
-    from kfront.corpus import CorpusConfig, generate_corpus
+    from kfront.synth import CorpusConfig, generate_corpus
 
     root = tmp_path_factory.mktemp("speech")
     generate_corpus(root, CorpusConfig.tiny(seed=0), jobs=1, progress=False)

@@ -163,17 +163,6 @@ def test_module_to_dtype_keeps_the_kmatrix_complex():
     assert half.kmatrix.twiddle.dtype == torch.complex64
 
 
-@pytest.mark.parametrize("k", [5, 8])
-def test_head_power_matches_autograd_of_slice_and_square(k):
-    from kfront.frontend._spectrum import head_power
-    y = torch.randn(3, 4, 8, dtype=torch.complex128, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda t: head_power(t, k), (y,))
-    g = torch.randn(3, 4, k, dtype=torch.float64)
-    (mine,) = torch.autograd.grad(head_power(y, k), y, g)
-    (ref,) = torch.autograd.grad(torch.view_as_real(y[..., :k]).square().sum(-1), y, g)
-    torch.testing.assert_close(mine, ref, rtol=0, atol=1e-14)
-
-
 @pytest.mark.parametrize("real_input", ["complex", "packed"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
 def test_power_spectrum_matches_the_unfused_formula(real_input, dtype):

@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 SHAPES = Path(__file__).resolve().parent / "builtin_corpus_shapes.tsv"
-CONFIGS = [ROOT / "recipes" / "timit" / "conf" / f"timit_{name}.yaml" for name in ("mfcc", "kaleido")]
+CONFIGS = [ROOT / "recipes" / "timit" / "conf" / f"timit_{name}.yaml" for name in ("mfcc", "kaleido_mfcc")]
 SAMPLE_RATE = 16000
 TIMIT_TRAIN_SECONDS = 11_300  # 3696 utterances (recipes/timit/README.md)
 

@@ -14,7 +14,7 @@
 #                         tests/test_frontend_compile.py::test_cuda_matches_cpu           ~60-90 s
 #   bench      150 s cap  benchmarks/bench_butterfly_cuda.py (ARGS appended)              ~80-100 s
 #   frontend    60 s cap  benchmarks/bench_frontend.py --device cuda --batch 64 (ARGS appended) ~15 s
-#   epoch      120 s cap  benchmarks/gpu/recipe_epoch.py: 2 epochs of conf/timit_{mfcc,kaleido}.yaml on the
+#   epoch      120 s cap  benchmarks/gpu/recipe_epoch.py: 2 epochs of conf/timit_{mfcc,kaleido_mfcc}.yaml on the
 #                         built-in corpus's shapes (ARGS appended)                        ~40-60 s
 #   memcheck    60 s cap  compute-sanitizer over benchmarks/gpu/sanitize_op.py          ~30-60 s
 #   racecheck   60 s cap  the same with --tool racecheck                                  ~30-60 s

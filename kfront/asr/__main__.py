@@ -1,7 +1,7 @@
 """The recognizer's command line: the names of an experiment's folders, for shell scripts.
 
-    python -m kfront.asr run-dir mfcc 1                                  # mfcc_seed1
-    python -m kfront.asr run-dirs --frontends mfcc kaleido --seeds 1 2   # "<frontend> <seed> <name>" per line
+    python -m kfront.asr run-dir mfcc 1                                       # mfcc_seed1
+    python -m kfront.asr run-dirs --frontends mfcc kaleido_mfcc --seeds 1 2   # "<frontend> <seed> <name>" per line
 
 The names come from :mod:`kfront.asr.layout`, so a recipe's folders are the ones decoding, scoring and the report
 look for. Bad names or seeds exit with status 2 and say which.

@@ -24,7 +24,7 @@ def run_dir_name(frontend: str, seed: int) -> str:
     """``<frontend>_seed<seed>``, the folder of one run.
 
     Args:
-        frontend (str): the front-end's name in the recipe (``mfcc``, ``kaleido_packed``): letters, digits,
+        frontend (str): the front-end's name in the recipe (``mfcc``, ``kaleido_mfcc_packed``): letters, digits,
             ``_ . -``.
         seed (int): a non-negative seed.
 

@@ -33,8 +33,9 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from .._atomic import atomic_write
+from ..frontend import count_parameters
 from ..timit.manifest import read_manifest
-from .builder import build_model, frontend_parameter_count, set_threads
+from .builder import build_model, set_threads
 from .checkpoint import atomic_save, load_checkpoint, write_csv_atomic
 from .config import Config, config_from_dict, config_to_dict, save_config
 from .data import BucketBatchSampler, PhoneVocab, UtteranceDataset, collate
@@ -264,7 +265,7 @@ def _build(cfg: Config, info: DistInfo) -> _Run:
     anchor = InitAnchor(model.frontend, cfg.optim.frontend_l2sp) if cfg.optim.frontend_l2sp > 0 else None
     return _Run(model, vocab, sampler, train_loader, dev_loader,
                 {e["id"]: e["phones39"].split() for e in dev_entries}, optimizer, schedule, len(train_set),
-                len(dev_set), frontend_parameter_count(model), anchor)
+                len(dev_set), count_parameters(model.frontend), anchor)
 
 
 def _start(run: _Run, cfg: Config, exp_dir: Path, info: DistInfo) -> _State:

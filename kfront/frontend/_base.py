@@ -20,6 +20,7 @@ from torch import nn
 from . import functional as F
 from ._checks import check_lengths, check_num_samples, check_samples
 from .config import FeatureConfig
+from .diagnostics import count_parameters
 
 _DTYPES = (torch.float32, torch.float64)
 #: FeatureConfig fields mirrored as attributes, for callers that read ``frontend.n_fft`` and the like
@@ -32,11 +33,6 @@ def resolve_dtype(dtype) -> torch.dtype:
     if dtype not in _DTYPES:
         raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
     return dtype
-
-
-def count_learnable(module: nn.Module) -> int:
-    """Real numbers in ``module``'s trainable parameters (a complex entry counts 2)."""
-    return sum(p.numel() * (2 if p.is_complex() else 1) for p in module.parameters() if p.requires_grad)
 
 
 class FrontendBase(nn.Module):
@@ -98,7 +94,7 @@ class FrontendBase(nn.Module):
 
     def num_learnable_parameters(self) -> int:
         """Real numbers that train (a complex entry counts 2); a frozen copy reports its source's."""
-        return count_learnable(self)
+        return count_parameters(self)
 
     @torch.no_grad()
     def initial_transform_matrix(self) -> torch.Tensor:

@@ -4,8 +4,6 @@ import math
 import torch
 from torch import nn
 
-from ._base import count_learnable
-
 
 @torch.no_grad()
 def frequency_response(frontend, n_points: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
@@ -85,10 +83,14 @@ def drift(frontend) -> dict[str, float]:
 
 
 def count_parameters(module: nn.Module, learnable_only: bool = True) -> int:
-    """Real numbers in ``module``'s parameters (a complex entry counts 2); only trainable ones by default.
+    """Real numbers in ``module``'s parameters (a complex entry counts 2): the one parameter count of the package.
 
-    For a front-end, its own answer (:meth:`~kfront.frontend.FrontendBase.num_learnable_parameters`, which a
-    frozen copy keeps from its source) is the one to report; this counts what a module holds now."""
-    if learnable_only:
-        return count_learnable(module)
-    return sum(p.numel() * (2 if p.is_complex() else 1) for p in module.parameters())
+    It counts what the module holds now, so a frozen front-end (:func:`~kfront.frontend.freeze`) holds none; its
+    :meth:`~kfront.frontend.FrontendBase.num_learnable_parameters` answers with its source's count.
+
+    Args:
+        module (nn.Module): a front-end, a recognizer, any module.
+        learnable_only (bool, optional): count only the parameters that train (``requires_grad``). (Default: ``True``)
+    """
+    return sum(p.numel() * (2 if p.is_complex() else 1) for p in module.parameters()
+               if p.requires_grad or not learnable_only)

@@ -8,7 +8,7 @@ word boundaries: they are read from the synthesiser, never estimated from the au
 espeak-ng keeps synthesis state (wave phase, pitch, echo buffer, sample-count remainders) from one call to the
 next, so the same text can come out a few samples different depending on what was spoken before it in the same
 process. Callers that need identical bytes for identical input synthesise each utterance in a fresh process
-(see :mod:`kfront.corpus.generate`).
+(see :mod:`kfront.synth.generate`).
 """
 
 import ctypes

@@ -1,8 +1,8 @@
-"""Command line of the built-in corpus generator (``python -m kfront.corpus``, ``recipes/timit/local/make_mini_timit.py``).
+"""Command line of the built-in corpus generator (``python -m kfront.synth``, ``recipes/timit/local/make_mini_timit.py``).
 
-    python -m kfront.corpus data/mini_timit                       # the standard corpus
-    python -m kfront.corpus --condition hard data/mini_timit_hard  # rooms, babble, telephone, speed, more voices
-    python -m kfront.corpus --condition hard --train-voices 4 data/mini_timit_hard4
+    python -m kfront.synth data/mini_timit                       # the standard corpus
+    python -m kfront.synth --condition hard data/mini_timit_hard  # rooms, babble, telephone, speed, more voices
+    python -m kfront.synth --condition hard --train-voices 4 data/mini_timit_hard4
 """
 
 import argparse

@@ -5,7 +5,7 @@ Each utterance is synthesised, resampled to 16 kHz, passed through its speaker's
 so each utterance is made in a fresh child process forked from a clean server process: the bytes of an utterance
 then depend on the seed and the settings only, not on which worker made it or in which order.
 
-In the hard condition (:mod:`kfront.corpus.hard`) the resampling also changes the utterance's speed, its babble is
+In the hard condition (:mod:`kfront.synth.hard`) the resampling also changes the utterance's speed, its babble is
 synthesised in the same child after it, the speech and babble are put into the speaker's room before the channel,
 and telephone speakers' audio goes through the telephone line after it. The rooms are simulated once per speaker,
 in the same worker pool, before the utterances.
@@ -25,7 +25,7 @@ from .align import phone_segments, rescale, word_segments
 from .channel import apply_channel, resample_to
 from .hard import room_and_babble, source_rate
 from .phones import language_of
-from .plan import SAMPLE_RATE, CorpusConfig, CorpusPlan, Utterance, plan_corpus
+from .plan import SAMPLE_RATE, CorpusConfig, CorpusPlan, PlannedUtterance, plan_corpus
 from .rooms import Room, RoomResponse, room_responses
 from .telephone import telephone_line
 from .writers import atomic_write, write_audio, write_segments, write_transcript
@@ -61,7 +61,7 @@ class CorpusSummary:
         return sum(self.seconds.values()) / 3600.0
 
 
-def render_utterance(root: Union[str, os.PathLike], utt: Utterance, sphere: bool = False,
+def render_utterance(root: Union[str, os.PathLike], utt: PlannedUtterance, sphere: bool = False,
                      room: Optional[RoomResponse] = None) -> int:
     """Synthesise one utterance and write its four files.
 
@@ -69,7 +69,7 @@ def render_utterance(root: Union[str, os.PathLike], utt: Utterance, sphere: bool
 
     Args:
         root (str or os.PathLike): corpus root.
-        utt (Utterance): what to say, who says it and the seed.
+        utt (PlannedUtterance): what to say, who says it and the seed.
         sphere (bool, optional): NIST SPHERE audio instead of RIFF. (Default: ``False``)
         room (RoomResponse or None, optional): the speaker's simulated room, if it has one and it was simulated
             already. (Default: ``None``: simulated here when the speaker has a room)
