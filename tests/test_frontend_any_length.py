@@ -79,7 +79,7 @@ def test_streaming_freeze_export_and_plots_at_400(tmp_path):
     want = fe(x).detach()
     stream = fe.stream()
     online = torch.cat([stream.push(x[..., i:i + 700]) for i in range(0, 4000, 700)] + [stream.flush()], -1)
-    assert torch.equal(online, want)
+    torch.testing.assert_close(online, want, rtol=1e-6, atol=1e-6)  # to rounding: see test_frontend_streaming
     assert kmatrix_drift(fe) > 1e-3
     for form in ("dense", "butterfly"):
         frozen = freeze(fe, form)

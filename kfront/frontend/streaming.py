@@ -1,4 +1,4 @@
-"""Chunked feature extraction that reproduces the offline frames exactly.
+"""Chunked feature extraction that reproduces the offline frames (to float rounding).
 
 With ``center=True`` the offline front-end pads ``n_fft // 2`` samples at both ends (reflected or zeros). With
 reflection the start is known once ``n_fft // 2 + 1`` samples have arrived; the end only when the caller says the
@@ -7,7 +7,8 @@ stream is over, so the last frames (those that reach into the right padding) com
 the whole utterance (a dynamic-range floor, deltas, a dropped last frame, Kaldi's mirrored edges) cannot be
 streamed frame by frame, and :meth:`FrontendBase.stream` says so.
 Between the two, every frame is emitted as soon as its last sample has arrived, and computed by the same
-``features_from_padded`` the offline call uses, so the frames are the same.
+``features_from_padded`` the offline call uses, so the frames are the same up to the last bit a BLAS may round
+differently for a matmul of fewer rows.
 """
 import torch
 
