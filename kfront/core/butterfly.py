@@ -61,6 +61,7 @@ class Butterfly(nn.Module):
                  increasing_stride: bool = True, nblocks: int = 1, init: str = "randn", normalized: bool = False,
                  permutation: str = "auto", dtype: torch.dtype | None = None, device=None, *,
                  dft_size: int | None = None, _size: int | None = None):
+        """Build the butterfly product; the arguments are described under Args in the class docstring."""
         super().__init__()
         if in_size < 1 or out_size < 1:
             raise ValueError(f"in_size and out_size must be >= 1, got in_size={in_size}, out_size={out_size}")

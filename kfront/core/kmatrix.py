@@ -52,6 +52,7 @@ class KMatrix(Butterfly):
     def __init__(self, in_size: int, out_size: int, width: int = 1, expansion: int = 1, complex: bool = True,
                  init: str = "fft", normalized: bool = False, permutation: str = "auto", bias: bool = False,
                  dtype: torch.dtype | None = None, device=None, *, dft_size: int | None = None):
+        """Build the K-matrix; the arguments, and the cost in memory, are described in the class docstring."""
         if width < 1:
             raise ValueError(f"width must be >= 1, got {width}")
         if not is_power_of_2(expansion):

@@ -102,6 +102,8 @@ class KaleidoFrontend(FrontendBase):
     def __init__(self, *, convention: str = "torchaudio", output: str | None = None, kmatrix_width: int = 1,
                  learn=("kmatrix",), init: str = "fft", filterbank: str = "triangular", kmatrix_expansion: int = 1,
                  real_input: str = "complex", dtype: torch.dtype | None = None, **feature_args):
+        """Build the front-end: the ``convention``'s fixed stages (``feature_args`` override them) around a K-matrix
+        initialised by ``init``; every argument is described under Args in the class docstring."""
         if output is not None:
             feature_args["output"] = output
         config = get_convention(convention, **feature_args)

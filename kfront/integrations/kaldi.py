@@ -378,6 +378,7 @@ class KaldiFbank(_KaldiFeatures):
                  use_log_fbank: bool = True, use_power: bool = True, input_scale: float = 1.0,
                  check_scale: bool = True, learnable: bool = True, learn=("kmatrix",),
                  dtype: torch.dtype | None = None, **frontend_args):
+        """Build the front-end from Kaldi's options; every argument is described under Args in the class docstring."""
         options = dict(samp_freq=samp_freq, frame_length_ms=frame_length_ms, frame_shift_ms=frame_shift_ms,
                        round_to_power_of_two=round_to_power_of_two, snip_edges=snip_edges, dither=dither,
                        preemph_coeff=preemph_coeff, remove_dc_offset=remove_dc_offset, window_type=window_type,
@@ -432,6 +433,7 @@ class KaldiMfcc(_KaldiFeatures):
                  energy_floor: float = 0.0, htk_compat: bool = False, input_scale: float = 1.0,
                  check_scale: bool = True, learnable: bool = True, learn=("kmatrix",),
                  dtype: torch.dtype | None = None, **frontend_args):
+        """Build the front-end from Kaldi's options; every argument is described under Args in the class docstring."""
         options = dict(samp_freq=samp_freq, frame_length_ms=frame_length_ms, frame_shift_ms=frame_shift_ms,
                        round_to_power_of_two=round_to_power_of_two, snip_edges=snip_edges, dither=dither,
                        preemph_coeff=preemph_coeff, remove_dc_offset=remove_dc_offset, window_type=window_type,

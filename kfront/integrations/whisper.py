@@ -58,6 +58,7 @@ class WhisperFrontend(nn.Module):
     def __init__(self, n_mels: int = 80, *, learnable: bool = True, chunk_length: int = 30,
                  padding: str = "max_length", truncation: bool = True, do_normalize: bool = False,
                  return_attention_mask: bool = False, dtype: torch.dtype | None = None, **frontend_args):
+        """Build the front-end; every argument is described under Args in the class docstring."""
         super().__init__()
         if padding not in PADDINGS:
             raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
