@@ -153,6 +153,11 @@ class KaleidoFrontend(FrontendBase):
         else:
             self.register_buffer(name, tensor)
 
+    def _state_settings(self) -> dict:
+        km = self.kmatrix
+        return dict(real_input=self.real_input, kmatrix_width=km.width, kmatrix_expansion=km.expansion,
+                    filterbank=self.filterbank_type, init=self.init)
+
     # --- the contract -----------------------------------------------------------------------------------------
     @property
     def has_kmatrix(self) -> bool:
