@@ -7,7 +7,7 @@ from torch import nn
 
 from . import twiddles as tw_init
 from .bluestein import bluestein_twiddle, check_dft_size, dft_butterfly_size, dft_construction
-from .multiply import butterfly_multiply
+from .multiply import butterfly_multiply, check_increasing_stride
 from .permutation import bitreversal_permutation, next_power_of_2
 
 _PERMUTATIONS = ("auto", "bitrev", "none")
@@ -67,6 +67,7 @@ class Butterfly(nn.Module):
             raise ValueError(f"in_size and out_size must be >= 1, got in_size={in_size}, out_size={out_size}")
         if nblocks < 1:
             raise ValueError(f"nblocks must be >= 1, got {nblocks}")
+        check_increasing_stride(increasing_stride)
         if init not in tw_init.INITS:
             raise ValueError(f"init must be one of {tw_init.INITS}, got {init!r}")
         if permutation not in _PERMUTATIONS:
@@ -224,8 +225,15 @@ class Butterfly(nn.Module):
             raise ValueError(f"expected input of shape (..., {self.in_size}), got {tuple(x.shape)}")
         dtype = self.twiddle.dtype
         if x.dtype != dtype:
+            if not (x.is_floating_point() or x.is_complex()):
+                raise ValueError(f"x must be a floating-point or complex tensor, got dtype {x.dtype}; convert it "
+                                 f"(x.to({self.twiddle.real.dtype}))")
             if x.is_complex() and not self.complex:
                 raise ValueError(f"complex input {x.dtype} to a real butterfly ({dtype})")
+            if torch.finfo(x.dtype).bits > torch.finfo(dtype).bits:  # a cast would drop digits without a word
+                raise ValueError(f"x is {x.dtype} but the twiddles are {dtype}: build the module with "
+                                 f"dtype={x.real.dtype if x.is_complex() else x.dtype} to keep that precision, or "
+                                 f"cast x to {self.twiddle.real.dtype}")
             if x.dtype != self.twiddle.real.dtype:  # a real input of the twiddle's precision goes as it is
                 x = x.to(dtype)
         batch_shape = x.shape[:-1]
