@@ -61,6 +61,36 @@ def check_samples(waveform, sample_rate=None, *, expected_sample_rate: int, samp
                              "[-1, 1] (float) or +-32768 (int16 PCM): scale it down")
 
 
+INT16_SCALE = 32768.0  #: int16 PCM's full scale: ``torchaudio.load`` divides by it, WeNet multiplies it back
+FLOAT_PEAK_LIMIT = 4.0  #: float audio in [-1, 1] never peaks above this, even after gain or speed augmentation
+
+
+def scale_mismatch(waveform: torch.Tensor, sample_format: str, divided: bool = False) -> str | None:
+    """Why float samples meant to be on ``sample_format``'s scale plainly are not, or ``None``.
+
+    ``"float"`` (audio in [-1, 1]): a peak above :data:`FLOAT_PEAK_LIMIT` is int16-range audio; with ``divided``
+    (the caller scaled the samples down), a non-zero peak below one int16 step (1/32768) is [-1, 1] audio divided
+    once too often. ``"int16"``: a peak above ``FLOAT_PEAK_LIMIT * 32768`` is int16-range audio multiplied again;
+    a peak of at most 1 with some non-integer sample is [-1, 1] audio (int16-range speech, even quiet, peaks far
+    above 1; digital silence is integer-valued). Skipped for integer tensors and while tracing (it reads the data).
+    """
+    if not waveform.is_floating_point() or waveform.numel() == 0 or is_tracing():
+        return None
+    peak = float(waveform.detach().abs().amax())  # NaN passes here; the front-end names non-finite samples
+    if sample_format == "float":
+        if peak > FLOAT_PEAK_LIMIT:
+            return f"waveform peaks at {peak:.6g}: this looks like int16-range audio, not audio in [-1, 1]"
+        if divided and 0.0 < peak < 1.0 / INT16_SCALE:
+            return (f"waveform peaks at {peak:.3g} after input_scale, below one int16 step (1/32768): this looks "
+                    "like audio in [-1, 1] divided by 32768")
+    elif peak > FLOAT_PEAK_LIMIT * INT16_SCALE:
+        return (f"waveform peaks at {peak:.6g}, beyond int16 range even with gain: this looks like int16-range "
+                "audio multiplied by 32768")
+    elif 0.0 < peak <= 1.0 and not torch.equal(waveform, waveform.round()):
+        return f"waveform peaks at {peak:.6g} and is not integer-valued: it looks like float audio in [-1, 1]"
+    return None
+
+
 def check_num_samples(n: int, need: int, why: str) -> None:
     """Raise when ``n`` samples are fewer than the ``need`` that one frame takes (``why`` says what needs them)."""
     if n < need:
