@@ -13,7 +13,7 @@ differently), so a model only works with the scale it was trained with. ``sample
 
 - ``"float"``: samples in [-1, 1], the floats that ``torchaudio.load`` / ``soundfile`` return. icefall and k2
   recipes (lhotse's features, kaldifeat in ``pretrained.py``), sherpa / sherpa-onnx with icefall models.
-  A float tensor that peaks above 4, which no [-1, 1] audio does, even after gain augmentation, is refused.
+  A float tensor that peaks above 8, which no [-1, 1] audio does, even after gain augmentation, is refused.
 - ``"int16"``: samples in int16 range, as Kaldi's ``compute-fbank-feats`` reads a wav file: Kaldi recipes, WeNet
   (``torchaudio.compliance.kaldi.fbank(waveform * (1 << 15), ...)``), sherpa with WeNet models
   (``normalize_samples=false``). A float tensor is taken as holding int16-range values, and refused when it looks
@@ -26,7 +26,7 @@ An ``int16`` tensor (integer PCM) has one scale, so it lands on either: as it is
 for ``"float"``. ``input_scale`` says what scale *float* samples are on and multiplies them first:
 ``sample_format="int16", input_scale=32768`` (:meth:`KaldiFbank.wenet`) feeds a data pipeline's [-1, 1] audio to
 a model trained on Kaldi / WeNet features, and refuses int16-range floats (they would be scaled twice: a peak above
-4 * 32768); ``sample_format="float", input_scale=1 / 32768`` takes int16-range floats and refuses [-1, 1] audio
+8 * 32768); ``sample_format="float", input_scale=1 / 32768`` takes int16-range floats and refuses [-1, 1] audio
 (it would peak below one int16 step).
 
 **What differs from the packages.** Dither is off (Kaldi's default is 1.0, kaldi-native-fbank's 3e-5): features
