@@ -146,6 +146,7 @@ def _load(name: str, sources: list[str], directory: Path, verbose: bool, what: s
 
     directory.mkdir(parents=True, exist_ok=True)
     with _ninja_on_path():
+        # Also for a current cache: torch's loader runs the compiler (its version probe) and ninja every time.
         check_toolchain()
         # The message comes before the lock: a process waiting for another one's build is told why it waits.
         with _build_progress(what, directory, sources), _file_lock(directory / ".kfront-build.lock"):
@@ -189,12 +190,21 @@ def cxx_compiler() -> str:
     return os.environ.get("CXX", "").strip() or ("cl" if sys.platform == "win32" else "c++")
 
 
-def check_toolchain() -> None:
-    """Raise :class:`ToolchainError` naming the missing or broken tool (the C++ compiler, ninja) and what to do.
+def check_toolchain(compiler: bool = True) -> None:
+    """Raise :class:`ToolchainError` naming the missing or broken tool (the C++ compiler, unless ``compiler`` is
+    false; ninja) and what to do.
 
     Checked before the build starts, so the reason is a sentence instead of a build log, and torch's own compiler
     probe (which warns that a missing compiler is "not compatible") never runs on a compiler that is not there.
     """
+    if compiler:
+        _check_compiler()
+    if shutil.which("ninja") is None:
+        raise ToolchainError("ninja, which torch uses to build C++ extensions, was not found: pip install ninja "
+                             "(a kfront dependency; a system ninja on PATH works too)")
+
+
+def _check_compiler() -> None:
     command = cxx_compiler()
     set_by_user = bool(os.environ.get("CXX", "").strip())
     argv = shlex.split(command) or ["c++"]
@@ -214,9 +224,6 @@ def check_toolchain() -> None:
             shown = f"CXX={command!r}" if set_by_user else repr(command)
             raise ToolchainError(f"the C++ compiler {shown} does not run (`{command} --version` {failed}): install "
                                  "g++ or clang, or set CXX to a working compiler")
-    if shutil.which("ninja") is None:
-        raise ToolchainError("ninja, which torch uses to build C++ extensions, was not found: pip install ninja "
-                             "(a kfront dependency; a system ninja on PATH works too)")
 
 
 _HINTS = (("Python.h", "install the Python development headers (python3-dev or python3-devel)"),
