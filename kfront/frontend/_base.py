@@ -17,8 +17,9 @@ fixed, learnable or frozen, without looking inside it:
 import torch
 from torch import nn
 
+from . import _state
 from . import functional as F
-from ._checks import check_lengths, check_num_samples, check_samples
+from ._checks import check_filterbank, check_lengths, check_num_samples, check_samples, peak_limit
 from .config import FeatureConfig
 from .diagnostics import count_parameters
 
@@ -54,6 +55,10 @@ class FrontendBase(nn.Module):
         lifter = F.lifter_coefficients(config.n_mfcc, config.lifter, dtype) if config.output == "mfcc" \
             and config.lifter > 0 else None
         self.register_buffer("lifter_coeffs", lifter, persistent=False)  # (n_mfcc,) or None; from the config
+        check_filterbank(mel_filterbank_of(config), config)
+        # A state dict saved with other settings is refused by naming the settings, not the tensor shapes.
+        self.register_state_dict_post_hook(_state.record_settings)
+        self.register_load_state_dict_pre_hook(_state.check_shapes)
 
     # --- the stage a subclass supplies ------------------------------------------------------------------------
     @property
@@ -80,6 +85,10 @@ class FrontendBase(nn.Module):
     def dct_matrix(self) -> torch.Tensor | None:
         """The ``(n_mels, n_mfcc)`` DCT matrix, or ``None`` for log-mel output."""
         return None
+
+    def _state_settings(self) -> dict:
+        """Settings besides the configuration's that shape the state dict's tensors (see ``_state``)."""
+        return {}
 
     # --- the contract, with the answers of a fixed front-end --------------------------------------------------
     @property
@@ -172,10 +181,15 @@ class FrontendBase(nn.Module):
     def check_input(self, waveform, lengths=None, sample_rate=None) -> None:
         """Raise ``ValueError`` when ``forward`` cannot take these arguments (see ``kfront.frontend._checks``)."""
         check_samples(waveform, sample_rate, expected_sample_rate=self.sample_rate,
-                      sample_format=self.config.sample_format)
+                      sample_format=self.config.sample_format, **self.peak_check())
         check_num_samples(waveform.shape[-1], *self.min_samples())
         if lengths is not None:
             check_lengths(lengths, waveform)
+
+    def peak_check(self) -> dict:
+        """``check_samples``'s arguments for the loudest audio whose features stay finite in this dtype."""
+        cfg = self.config
+        return dict(max_peak=peak_limit(self.dtype, cfg.frame_length, cfg.n_freqs), compute_dtype=self.dtype)
 
     def features_from_padded(self, padded: torch.Tensor) -> torch.Tensor:
         """Features of every frame of an already padded signal: ``(..., time') -> (..., n_features, frames)``."""

@@ -155,7 +155,8 @@ class FeatureConfig:
     # --- checks -------------------------------------------------------------------------------------------------
     def checked(self) -> "FeatureConfig":
         """Return ``self`` after checking every field; raises ``ValueError`` naming the bad value."""
-        for name in ("sample_rate", "n_fft", "win_length", "hop_length", "n_mels", "delta_window"):
+        check_sample_rate(self.sample_rate)
+        for name in ("n_fft", "win_length", "hop_length", "n_mels", "delta_window"):
             _positive_int(name, getattr(self, name))
         if self.n_fft < 2:
             raise ValueError(f"n_fft must be >= 2, got {self.n_fft}")
@@ -210,6 +211,14 @@ class FeatureConfig:
         if not (isinstance(ctx, tuple) and len(ctx) == 2 and all(isinstance(c, int) and c >= 0 for c in ctx)):
             raise ValueError(f"context must be a pair of ints >= 0 (left, right), got {ctx!r}")
         return self
+
+
+def check_sample_rate(sample_rate) -> None:
+    """Raise ``ValueError`` naming the value unless ``sample_rate`` is a positive int (Hz). Every convention calls
+    it before deriving sizes from the rate (Kaldi's and SpeechBrain's windows are given in milliseconds), so a bad
+    rate is named as such instead of as the window size it would have produced."""
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate < 1:
+        raise ValueError(f"sample_rate must be a positive int (Hz), got {sample_rate!r}")
 
 
 def _positive_int(name: str, value) -> None:

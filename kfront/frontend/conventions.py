@@ -36,7 +36,7 @@ convention=NAME)`` is its fixed twin. Overrides use kfront's (torchaudio's) argu
 import dataclasses
 
 from ..core.permutation import next_power_of_2
-from .config import FeatureConfig
+from .config import FeatureConfig, check_sample_rate
 
 FLT_EPSILON = 1.1920928955078125e-07  # Kaldi's log floor: std::numeric_limits<float>::epsilon()
 
@@ -117,6 +117,7 @@ def get_convention(name: str = "torchaudio", **overrides) -> FeatureConfig:
     if unknown:
         raise ValueError(f"convention {name!r} does not take {unknown}; it takes {sorted(_FIELDS)}")
     values = {**defaults, **overrides}
+    check_sample_rate(values.get("sample_rate", 16000))  # before the sizes that are derived from it
     for key, value in values.items():  # defaults that follow other fields (sizes in milliseconds)
         if callable(value) and key not in overrides:
             values[key] = value(values)

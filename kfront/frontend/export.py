@@ -45,6 +45,7 @@ class FrozenFrontend(FrontendBase):
     """
 
     def __init__(self, frontend: FrontendBase, form: str = "dense"):
+        """Freeze ``frontend`` in ``form``; see Args in the class docstring."""
         if form not in FORMS:
             raise ValueError(f"form must be one of {FORMS}, got {form!r}")
         if form == "butterfly" and not (frontend.has_kmatrix and hasattr(frontend, "kmatrix")):

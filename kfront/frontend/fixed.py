@@ -38,6 +38,7 @@ class Fbank(FrontendBase):
     _OUTPUT = "fbank"
 
     def __init__(self, *, convention: str = "torchaudio", dtype: torch.dtype | None = None, **feature_args):
+        """Build the front-end from ``convention`` and its overrides; see Args in the class docstring."""
         config = get_convention(convention, **{"output": self._OUTPUT, **feature_args})
         if config.output != self._OUTPUT:
             raise ValueError(f"{type(self).__name__} computes output={self._OUTPUT!r}, got output={config.output!r}")

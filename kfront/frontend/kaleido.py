@@ -102,6 +102,8 @@ class KaleidoFrontend(FrontendBase):
     def __init__(self, *, convention: str = "torchaudio", output: str | None = None, kmatrix_width: int = 1,
                  learn=("kmatrix",), init: str = "fft", filterbank: str = "triangular", kmatrix_expansion: int = 1,
                  real_input: str = "complex", dtype: torch.dtype | None = None, **feature_args):
+        """Build the front-end: the ``convention``'s fixed stages (``feature_args`` override them) around a K-matrix
+        initialised by ``init``; every argument is described under Args in the class docstring."""
         if output is not None:
             feature_args["output"] = output
         config = get_convention(convention, **feature_args)
@@ -150,6 +152,11 @@ class KaleidoFrontend(FrontendBase):
             setattr(self, name, nn.Parameter(tensor))
         else:
             self.register_buffer(name, tensor)
+
+    def _state_settings(self) -> dict:
+        km = self.kmatrix
+        return dict(real_input=self.real_input, kmatrix_width=km.width, kmatrix_expansion=km.expansion,
+                    filterbank=self.filterbank_type, init=self.init)
 
     # --- the contract -----------------------------------------------------------------------------------------
     @property

@@ -57,7 +57,8 @@ class StreamingFrontend:
     def push(self, chunk: torch.Tensor, sample_rate: int | None = None) -> torch.Tensor:
         """Append ``chunk`` ``(..., time)``; return the newly completed frames ``(..., n_features, k)``."""
         fe = self.frontend
-        check_samples(chunk, sample_rate, expected_sample_rate=fe.sample_rate, sample_format=fe.config.sample_format)
+        check_samples(chunk, sample_rate, expected_sample_rate=fe.sample_rate, sample_format=fe.config.sample_format,
+                      **fe.peak_check())
         if self._lead is None:
             self._lead = chunk.shape[:-1]
         elif chunk.shape[:-1] != self._lead:

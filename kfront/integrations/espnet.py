@@ -75,6 +75,7 @@ class DefaultFrontend(nn.Module):
                  n_mels: int = 80, fmin: float | None = None, fmax: float | None = None, htk: bool = False,
                  frontend_conf: dict | None = None, apply_stft: bool = True, *, learnable: bool = True,
                  learn=("kmatrix",), dtype: torch.dtype | None = None, **kaleido_args):
+        """Build the front-end from ESPnet's ``DefaultFrontend`` arguments; see Args in the class docstring."""
         super().__init__()
         register_with_espnet()
         _check_unsupported(window, onesided, frontend_conf, apply_stft)

@@ -13,18 +13,21 @@ differently), so a model only works with the scale it was trained with. ``sample
 
 - ``"float"``: samples in [-1, 1], the floats that ``torchaudio.load`` / ``soundfile`` return. icefall and k2
   recipes (lhotse's features, kaldifeat in ``pretrained.py``), sherpa / sherpa-onnx with icefall models.
-  An ``int16`` tensor is refused (unless ``input_scale`` converts it), and so is a float tensor that peaks above
-  4, which no [-1, 1] audio does, even after gain augmentation.
+  A float tensor that peaks above 8, which no [-1, 1] audio does, even after gain augmentation, is refused.
 - ``"int16"``: samples in int16 range, as Kaldi's ``compute-fbank-feats`` reads a wav file: Kaldi recipes, WeNet
   (``torchaudio.compliance.kaldi.fbank(waveform * (1 << 15), ...)``), sherpa with WeNet models
-  (``normalize_samples=false``). An ``int16`` tensor is taken as it is; a float tensor as holding int16-range
-  values, and refused when it looks like [-1, 1] audio instead: every sample within 1 of zero and not all of them
-  integers. Quiet int16-range audio is not refused (speech at -60 dBFS still peaks near 33), nor digital silence
-  (integers); only an utterance that is all below one int16 step and non-integer (resampled silence) would be,
-  and ``check_scale=False`` lets it through.
+  (``normalize_samples=false``). A float tensor is taken as holding int16-range values, and refused when it looks
+  like [-1, 1] audio instead: every sample within 1 of zero and not all of them integers. Quiet int16-range audio
+  is not refused (speech at -60 dBFS still peaks near 33), nor digital silence (integers); only an utterance that
+  is all below one int16 step and non-integer (resampled silence) would be, and ``check_scale=False`` lets it
+  through.
 
-``input_scale`` multiplies the samples first: ``sample_format="int16", input_scale=32768`` feeds a data pipeline's
-[-1, 1] audio to a model trained on Kaldi / WeNet features.
+An ``int16`` tensor (integer PCM) has one scale, so it lands on either: as it is for ``"int16"``, divided by 32768
+for ``"float"``. ``input_scale`` says what scale *float* samples are on and multiplies them first:
+``sample_format="int16", input_scale=32768`` (:meth:`KaldiFbank.wenet`) feeds a data pipeline's [-1, 1] audio to
+a model trained on Kaldi / WeNet features, and refuses int16-range floats (they would be scaled twice: a peak above
+8 * 32768); ``sample_format="float", input_scale=1 / 32768`` takes int16-range floats and refuses [-1, 1] audio
+(it would peak below one int16 step).
 
 **What differs from the packages.** Dither is off (Kaldi's default is 1.0, kaldi-native-fbank's 3e-5): features
 are deterministic, as icefall / sherpa compute them at inference; add ``dither * torch.randn_like(x)`` to the
@@ -42,12 +45,11 @@ from torch import nn
 
 from ..core.permutation import next_power_of_2
 from ..frontend import MFCC, Fbank, KaleidoFrontend
+from ..frontend._checks import FLOAT_PEAK_LIMIT, INT16_SCALE, scale_mismatch  # noqa: F401 (both re-exported)
 from ..frontend.config import FeatureConfig
 from ..frontend.functional import FLT_EPSILON
 
-INT16_SCALE = 32768.0  #: ``torchaudio.load`` divides int16 PCM by this; WeNet multiplies it back
 SAMPLE_FORMATS = ("float", "int16")
-FLOAT_PEAK_LIMIT = 4.0  #: float audio in [-1, 1] never peaks above this, even after gain or speed augmentation
 KALDI_WINDOWS = {"povey": "povey", "hamming": "hamming", "hanning": "hann", "rectangular": "rectangular",
                  "blackman": "blackman"}
 _FEATURE_FIELDS = frozenset(f.name for f in dataclasses.fields(FeatureConfig))
@@ -126,26 +128,22 @@ def kaldi_blackman(win_length: int, blackman_coeff: float = 0.42) -> torch.Tenso
     return blackman_coeff - 0.5 * torch.cos(a * n) + (0.5 - blackman_coeff) * torch.cos(2 * a * n)
 
 
-def check_sample_scale(waveform: torch.Tensor, sample_format: str) -> None:
-    """Raise ``ValueError`` when float samples are plainly on the other scale than ``sample_format`` says.
-
-    ``"float"``: a peak above :data:`FLOAT_PEAK_LIMIT` is int16-range audio. ``"int16"``: a peak of at most 1 with
-    some non-integer sample is [-1, 1] audio (int16-range speech, even quiet, peaks far above 1; digital silence
-    is integer-valued). Skipped while ``torch.compile`` traces (it reads the data).
+def check_sample_scale(waveform: torch.Tensor, sample_format: str, input_scale: float = 1.0) -> None:
+    """Raise ``ValueError`` when float samples (after ``input_scale``) are plainly on the other scale than
+    ``sample_format`` says, naming the peak and the fix (:func:`kfront.frontend._checks.scale_mismatch` says when).
     """
-    if not waveform.is_floating_point() or waveform.numel() == 0 or torch.compiler.is_compiling():
+    problem = scale_mismatch(waveform, sample_format, divided=input_scale < 1.0)
+    if problem is None:
         return
-    peak = float(waveform.detach().abs().amax())  # NaN passes here; the front-end names non-finite samples
-    if sample_format == "float" and peak > FLOAT_PEAK_LIMIT:
-        raise ValueError(f"waveform peaks at {peak:.6g}, but sample_format='float' expects audio in [-1, 1] "
-                         "(icefall, lhotse, kaldifeat): this looks like int16-range audio; use "
-                         "sample_format='int16' if the model was trained on int16-range features (Kaldi, WeNet), "
-                         f"or divide the audio by {INT16_SCALE:g} (input_scale={1 / INT16_SCALE!r})")
-    if sample_format == "int16" and 0.0 < peak <= 1.0 and not torch.equal(waveform, waveform.round()):
-        raise ValueError(f"waveform peaks at {peak:.6g} and is not integer-valued: it looks like float audio in "
-                         "[-1, 1], but sample_format='int16' computes Kaldi's features on int16-range samples; "
-                         f"multiply by {INT16_SCALE:g} (input_scale={INT16_SCALE:g}, WeNet's waveform * (1 << 15)), "
-                         "or use sample_format='float' if the model was trained on [-1, 1] audio (icefall, lhotse)")
+    if sample_format == "float":
+        raise ValueError(f"{problem}; sample_format='float' expects audio in [-1, 1] (icefall, lhotse, kaldifeat): "
+                         "use sample_format='int16' if the model was trained on int16-range features (Kaldi, "
+                         f"WeNet); divide int16-range audio by {INT16_SCALE:g} (input_scale={1 / INT16_SCALE!r}) "
+                         "and pass [-1, 1] audio with input_scale=1.0")
+    raise ValueError(f"{problem}, but sample_format='int16' computes Kaldi's features on int16-range samples: "
+                     f"multiply [-1, 1] audio by {INT16_SCALE:g} (input_scale={INT16_SCALE:g}, WeNet's "
+                     "waveform * (1 << 15)) and pass int16-range audio with input_scale=1.0, or use "
+                     "sample_format='float' if the model was trained on [-1, 1] audio (icefall, lhotse)")
 
 
 class _KaldiFeatures(nn.Module):
@@ -303,20 +301,17 @@ class _KaldiFeatures(nn.Module):
             raise ValueError(f"{name} is empty: shape {tuple(waveform.shape)}")
 
     def _scaled(self, waveform: torch.Tensor) -> torch.Tensor:
-        """The samples the features are computed on: ``input_scale`` applied, the scale checked."""
+        """The samples the features are computed on: int16 PCM brought to ``sample_format``'s scale (it has only
+        one scale, so ``input_scale``, which says what scale float samples are on, does not apply to it), float
+        samples multiplied by ``input_scale``, and the scale checked."""
         if waveform.dtype == torch.int16:
-            if self.sample_format == "float" and self.input_scale == 1.0:
-                raise ValueError("waveform is int16 PCM, but sample_format='float' computes the features on "
-                                 f"audio in [-1, 1] (icefall, lhotse): divide by {INT16_SCALE:g} (or pass "
-                                 f"input_scale={1 / INT16_SCALE!r}); for int16-range features use "
-                                 "sample_format='int16'")
-            if self.input_scale == 1.0:
+            if self.sample_format == "int16":
                 return waveform  # the front-end reads int16 as it is
-            waveform = waveform.to(self.frontend.dtype)
+            return waveform.to(self.frontend.dtype) / INT16_SCALE
         if self.input_scale != 1.0 and waveform.is_floating_point():
             waveform = waveform * self.input_scale
         if self.check_scale:
-            check_sample_scale(waveform, self.sample_format)
+            check_sample_scale(waveform, self.sample_format, self.input_scale)
         return waveform
 
     def extra_repr(self) -> str:
@@ -352,8 +347,8 @@ class KaldiFbank(_KaldiFeatures):
         energy_floor (float): floor of the energy; 0 is none (Kaldi's default; torchaudio's is 1.0).
             (Default: ``0.0``)
         htk_compat, use_log_fbank, use_power (bool): must be ``False``, ``True``, ``True``.
-        input_scale (float): multiplies the samples first (``32768`` for [-1, 1] audio into int16-range
-            features). (Default: ``1.0``)
+        input_scale (float): multiplies float samples first (``32768`` for [-1, 1] audio into int16-range
+            features); ``int16`` PCM is brought to ``sample_format``'s scale instead. (Default: ``1.0``)
         check_scale (bool): refuse audio on the other scale than ``sample_format``. (Default: ``True``)
         learnable (bool): a :class:`~kfront.KaleidoFrontend` (``True``) or its fixed twin :class:`~kfront.Fbank`.
             (Default: ``True``)
@@ -378,6 +373,7 @@ class KaldiFbank(_KaldiFeatures):
                  use_log_fbank: bool = True, use_power: bool = True, input_scale: float = 1.0,
                  check_scale: bool = True, learnable: bool = True, learn=("kmatrix",),
                  dtype: torch.dtype | None = None, **frontend_args):
+        """Build the front-end from Kaldi's options; every argument is described under Args in the class docstring."""
         options = dict(samp_freq=samp_freq, frame_length_ms=frame_length_ms, frame_shift_ms=frame_shift_ms,
                        round_to_power_of_two=round_to_power_of_two, snip_edges=snip_edges, dither=dither,
                        preemph_coeff=preemph_coeff, remove_dc_offset=remove_dc_offset, window_type=window_type,
@@ -398,7 +394,7 @@ class KaldiFbank(_KaldiFeatures):
     def wenet(cls, **kwargs):
         """WeNet's fbank (``torchaudio.compliance.kaldi.fbank(waveform * (1 << 15), num_mel_bins=80,
         energy_floor=0.0)``, dither off as at inference), from audio in [-1, 1] (``input_scale=32768``);
-        ``kwargs`` override (``input_scale=1.0`` for int16-range input)."""
+        ``kwargs`` override (``input_scale=1.0`` for int16-range float input; ``int16`` PCM is read as it is)."""
         return cls(**{"num_mel_bins": 80, "sample_format": "int16", "input_scale": INT16_SCALE, **kwargs})
 
 
@@ -432,6 +428,7 @@ class KaldiMfcc(_KaldiFeatures):
                  energy_floor: float = 0.0, htk_compat: bool = False, input_scale: float = 1.0,
                  check_scale: bool = True, learnable: bool = True, learn=("kmatrix",),
                  dtype: torch.dtype | None = None, **frontend_args):
+        """Build the front-end from Kaldi's options; every argument is described under Args in the class docstring."""
         options = dict(samp_freq=samp_freq, frame_length_ms=frame_length_ms, frame_shift_ms=frame_shift_ms,
                        round_to_power_of_two=round_to_power_of_two, snip_edges=snip_edges, dither=dither,
                        preemph_coeff=preemph_coeff, remove_dc_offset=remove_dc_offset, window_type=window_type,

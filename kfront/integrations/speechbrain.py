@@ -126,6 +126,7 @@ class Fbank(_SpeechBrainFeatures):
                  param_rand_factor: float = 0.0, left_frames: int = 5, right_frames: int = 5,
                  win_length: float = 25, hop_length: float = 10, *, learnable: bool = True, learn=("kmatrix",),
                  dtype: torch.dtype | None = None, **kaleido_args):
+        """Build the front-end from SpeechBrain's ``Fbank`` arguments; see Args in the class docstring."""
         sb_args = dict(deltas=deltas, context=context, requires_grad=requires_grad, sample_rate=sample_rate,
                        f_min=f_min, f_max=f_max, n_fft=n_fft, n_mels=n_mels, filter_shape=filter_shape,
                        param_change_factor=param_change_factor, param_rand_factor=param_rand_factor,
@@ -159,6 +160,7 @@ class MFCC(_SpeechBrainFeatures):
                  param_change_factor: float = 1.0, param_rand_factor: float = 0.0, left_frames: int = 5,
                  right_frames: int = 5, win_length: float = 25, hop_length: float = 10, *, learnable: bool = True,
                  learn=("kmatrix",), dtype: torch.dtype | None = None, **kaleido_args):
+        """Build the front-end from SpeechBrain's ``MFCC`` arguments; see Args in the class docstring."""
         sb_args = dict(deltas=deltas, context=context, requires_grad=requires_grad, sample_rate=sample_rate,
                        f_min=f_min, f_max=f_max, n_fft=n_fft, n_mels=n_mels, filter_shape=filter_shape,
                        param_change_factor=param_change_factor, param_rand_factor=param_rand_factor,

@@ -17,12 +17,24 @@ What the extractor does, and this module with it:
 - ``do_normalize=True`` scales each item's valid samples to zero mean and unit variance (``(x - mean) /
   sqrt(var + 1e-7)``) before padding them with zeros (``WhisperFeatureExtractor.zero_mean_unit_var_norm``);
 - the attention mask marks frame ``t`` valid when sample ``t * hop_length`` is (the extractor's
-  ``attention_mask[:, ::hop_length]``), one entry per feature frame.
+  ``attention_mask[:, ::hop_length]``), one entry per feature frame;
+- NumPy arrays, lists of numbers and lists of either are taken as the extractor takes them.
+
+Where it differs: integer PCM (int16, int32) is divided by its full scale, where the extractor casts it to float
+as it is (features of int16-range audio, which no Whisper model was trained on); and float audio that peaks
+above 8 (int16-range samples) is refused by name, the check the Kaldi adapter makes, unless ``do_normalize``
+(which removes the scale) or ``check_scale=False``.
 """
+import itertools
+
+import numpy as np
 import torch
 from torch import nn
 
 from ..frontend import KaleidoFrontend, check_sample_counts, make_frontend
+from ..frontend._checks import scale_mismatch
+
+PCM_FULL_SCALE = {torch.int16: 32768.0, torch.int32: 2.0 ** 31}  #: integer PCM -> float audio in [-1, 1]
 
 PADDINGS = ("max_length", "longest")
 NORM_EPS = 1e-7  # WhisperFeatureExtractor.zero_mean_unit_var_norm: (x - mean) / sqrt(var + 1e-7)
@@ -44,6 +56,8 @@ class WhisperFrontend(nn.Module):
             (Default: ``False``)
         return_attention_mask (bool): :meth:`forward` returns ``(input_features, attention_mask)``.
             (Default: ``False``)
+        check_scale (bool): refuse float audio that peaks above 8, int16-range samples where Whisper reads
+            [-1, 1] (skipped with ``do_normalize``, which removes the scale). (Default: ``True``)
         dtype (torch.dtype, optional): ``torch.float32`` or ``torch.float64``. (Default: the default dtype)
         **frontend_args: for the front-end: :class:`~kfront.KaleidoFrontend`'s arguments (``learn``,
             ``kmatrix_width``, ...) and overrides of the ``"whisper"`` convention (``n_fft``, ``hop_length``, ...).
@@ -57,14 +71,16 @@ class WhisperFrontend(nn.Module):
 
     def __init__(self, n_mels: int = 80, *, learnable: bool = True, chunk_length: int = 30,
                  padding: str = "max_length", truncation: bool = True, do_normalize: bool = False,
-                 return_attention_mask: bool = False, dtype: torch.dtype | None = None, **frontend_args):
+                 return_attention_mask: bool = False, check_scale: bool = True, dtype: torch.dtype | None = None,
+                 **frontend_args):
+        """Build the front-end; every argument is described under Args in the class docstring."""
         super().__init__()
         if padding not in PADDINGS:
             raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
         if isinstance(chunk_length, bool) or not isinstance(chunk_length, int) or chunk_length < 1:
             raise ValueError(f"chunk_length must be a positive int (seconds), got {chunk_length!r}")
         for name, value in (("learnable", learnable), ("truncation", truncation), ("do_normalize", do_normalize),
-                            ("return_attention_mask", return_attention_mask)):
+                            ("return_attention_mask", return_attention_mask), ("check_scale", check_scale)):
             if not isinstance(value, bool):
                 raise ValueError(f"{name} must be a bool, got {value!r}")
         if learnable:
@@ -73,6 +89,7 @@ class WhisperFrontend(nn.Module):
             self.frontend = make_frontend("fbank", convention="whisper", n_mels=n_mels, dtype=dtype, **frontend_args)
         self.learnable, self.padding, self.truncation = learnable, padding, truncation
         self.do_normalize, self.return_attention_mask = do_normalize, return_attention_mask
+        self.check_scale = check_scale
         self.n_mels, self.sample_rate = self.frontend.n_mels, self.frontend.sample_rate
         self.hop_length, self.chunk_length = self.frontend.hop_length, chunk_length
         self.n_samples = chunk_length * self.sample_rate  # 480000 at 30 s
@@ -106,8 +123,10 @@ class WhisperFrontend(nn.Module):
                 return_attention_mask: bool | None = None):
         """
         Args:
-            waveform (Tensor or list of Tensor): float audio in [-1, 1] at 16 kHz: ``(time,)``, a padded batch
-                ``(batch, time)``, or a list of ``(time_i,)`` tensors.
+            waveform (Tensor, ndarray or list): 16 kHz audio, float in [-1, 1] or int16 / int32 PCM (divided by
+                its full scale): a tensor or NumPy array ``(time,)`` or a padded batch ``(batch, time)``; a list
+                of ``(time_i,)`` tensors, arrays or lists of numbers; or one list of numbers, as the extractor
+                takes them.
             lengths (LongTensor, optional): ``(batch,)`` valid samples of each item of a padded batch (absolute
                 counts); samples past them are ignored. (Default: the whole ``time``)
             sample_rate (int, optional): rate of ``waveform``; checked (Whisper is defined at 16 kHz).
@@ -121,6 +140,8 @@ class WhisperFrontend(nn.Module):
         batch, lengths = self._batch(waveform, lengths)  # (batch, time), (batch,)
         batch = self._fit(batch, lengths)  # (batch, target)
         lengths = lengths.clamp(max=batch.shape[-1])
+        if self.check_scale and not self.do_normalize:
+            self._check_scale(batch)
         if self.do_normalize:
             batch = zero_mean_unit_var(batch, lengths)
         feats = self.frontend(batch, sample_rate=sample_rate)  # (batch, n_mels, target // hop_length)
@@ -133,20 +154,20 @@ class WhisperFrontend(nn.Module):
     def _batch(self, waveform, lengths):
         """A ``(batch, time)`` tensor in the front-end's dtype and its ``(batch,)`` lengths, from any input form."""
         dtype = self.frontend.dtype
-        if isinstance(waveform, (list, tuple)):
+        if isinstance(waveform, (list, tuple)) and not _is_waveform_list(waveform):
             if lengths is not None:
                 raise ValueError("lengths is for a padded batch (batch, time); a list of waveforms carries its own "
                                  f"lengths, got lengths={lengths!r}")
             if len(waveform) == 0:
                 raise ValueError("waveform is an empty list; expected one or more float tensors of shape (time,)")
-            for i, item in enumerate(waveform):
-                _check_audio(item, f"waveform[{i}]")
+            items = [self._as_samples(item, f"waveform[{i}]") for i, item in enumerate(waveform)]
+            for i, item in enumerate(items):
                 if item.dim() != 1 or item.shape[0] == 0:
                     raise ValueError(f"waveform[{i}] must be a non-empty mono waveform of shape (time,), got shape "
                                      f"{tuple(item.shape)}")
-            lengths = torch.tensor([item.shape[0] for item in waveform], device=waveform[0].device)
-            return nn.utils.rnn.pad_sequence([item.to(dtype) for item in waveform], batch_first=True), lengths
-        _check_audio(waveform, "waveform")
+            lengths = torch.tensor([item.shape[0] for item in items], device=items[0].device)
+            return nn.utils.rnn.pad_sequence([item.to(dtype) for item in items], batch_first=True), lengths
+        waveform = self._as_samples(waveform, "waveform")
         if waveform.dim() not in (1, 2):
             raise ValueError(f"Whisper takes mono audio: waveform must be (time,), (batch, time) or a list of (time,) "
                              f"tensors, got shape {tuple(waveform.shape)}")
@@ -163,6 +184,38 @@ class WhisperFrontend(nn.Module):
             return waveform.to(dtype), torch.full((batch,), time, device=waveform.device)
         check_sample_counts(lengths, batch, time)
         return waveform.to(dtype), lengths.to(device=waveform.device, dtype=torch.long)
+
+    def _as_samples(self, item, name: str) -> torch.Tensor:
+        """One input as a tensor of float samples: NumPy arrays and lists of numbers converted (onto the
+        front-end's device), integer PCM divided by its full scale, anything else refused by name."""
+        if isinstance(item, np.ndarray) or _is_waveform_list(item):
+            # a copy: read-only arrays (memory-mapped files) are fine; a list of numbers is float, as the extractor's
+            array = np.array(item, dtype=np.float64 if isinstance(item, (list, tuple)) else None)
+            if array.dtype.kind not in "iuf":
+                raise ValueError(f"{name} must hold float samples in [-1, 1] or int16 / int32 PCM, got a NumPy "
+                                 f"array of dtype {array.dtype}")
+            item = torch.from_numpy(array).to(self._device())
+        elif not isinstance(item, torch.Tensor):
+            raise ValueError(f"{name} must be a torch.Tensor, a NumPy array or a list of float samples, got "
+                             f"{type(item).__name__}")
+        if item.dtype in PCM_FULL_SCALE:
+            return item.to(self.frontend.dtype) / PCM_FULL_SCALE[item.dtype]
+        if not item.is_floating_point():
+            raise ValueError(f"{name} must hold float samples in [-1, 1], as Whisper reads them, or int16 / int32 "
+                             f"PCM, got dtype {item.dtype}")
+        return item
+
+    def _device(self) -> torch.device:
+        return next(itertools.chain(self.frontend.parameters(), self.frontend.buffers())).device
+
+    @staticmethod
+    def _check_scale(batch: torch.Tensor) -> None:
+        """Refuse an item on the int16 scale, naming it (the Kaldi adapter's check, for ``"float"`` audio)."""
+        problem = scale_mismatch(batch, "float")
+        if problem is not None:
+            item = int(batch.detach().abs().amax(-1).argmax())
+            raise ValueError(f"item {item}: {problem}, which Whisper reads: divide int16-range audio by 32768 (int16 "
+                             "PCM is divided for you), or pass check_scale=False")
 
     def _fit(self, batch: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Truncate, zero the samples past each length, pad: ``(batch, time) -> (batch, target)``."""
@@ -184,7 +237,7 @@ class WhisperFrontend(nn.Module):
     def extra_repr(self) -> str:
         return (f"n_mels={self.n_mels}, learnable={self.learnable}, chunk_length={self.chunk_length}, "
                 f"padding={self.padding!r}, truncation={self.truncation}, do_normalize={self.do_normalize}, "
-                f"return_attention_mask={self.return_attention_mask}")
+                f"return_attention_mask={self.return_attention_mask}, check_scale={self.check_scale}")
 
 
 def zero_mean_unit_var(batch: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -206,12 +259,8 @@ def zero_mean_unit_var(batch: torch.Tensor, lengths: torch.Tensor) -> torch.Tens
     return torch.where(valid, (batch - mean) / torch.sqrt(var + NORM_EPS), 0.0)
 
 
-def _check_audio(waveform, name: str) -> None:
-    if not isinstance(waveform, torch.Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor of float samples, got {type(waveform).__name__} (convert "
-                         "NumPy audio with torch.from_numpy)")
-    if not waveform.is_floating_point():
-        raise ValueError(f"{name} must hold float samples in [-1, 1], as Whisper reads them, got dtype "
-                         f"{waveform.dtype} (int16 PCM: divide by 32768.0)")
-
-
+def _is_waveform_list(value) -> bool:
+    """A list (or tuple) of numbers is one waveform, as ``WhisperFeatureExtractor`` reads it; a list of tensors,
+    arrays or lists is a batch."""
+    return isinstance(value, (list, tuple)) and len(value) > 0 and isinstance(value[0], (int, float, np.number)) \
+        and not isinstance(value[0], bool)
