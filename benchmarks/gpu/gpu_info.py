@@ -43,7 +43,9 @@ def parse_only(script: str, args: list[str]) -> int:
     try:
         module.main(args)
     except _Parsed as parsed:
-        print(f"{path.name}: imported; arguments parsed: {vars(parsed.namespace)}")
+        here = str(Path.cwd()) + "/"
+        given = " ".join(f"{k}={v}".replace(here, "") for k, v in vars(parsed.namespace).items())  # paths as given
+        print(f"{path.name}: imported; arguments parsed: {given}")
         return 0
     finally:
         argparse.ArgumentParser.parse_args = original
