@@ -172,7 +172,8 @@ def main(argv=None) -> str:
     text = report(results, seconds, meta)
     print(text)
     # the check script's one-line verdict of this stage
-    print("last epoch: " + ", ".join(f"{name} {float(rows[-1]['epoch_seconds']):.2f} s" for name, rows in results.items()))
+    print("last epoch: " + ", ".join(f"{name} {float(rows[-1]['epoch_seconds']):.2f} s"
+                                     for name, rows in results.items()))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text)

@@ -52,15 +52,16 @@ failed=0
 step() { echo; echo "== $*"; }
 fail() { echo "FAILED: $*"; failed=1; }
 
-echo "kfront GPU rehearsal (no GPU here): $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null)" \
-     "$(git status --short 2>/dev/null | grep -q . && echo '(with uncommitted changes)')"
+echo "kfront GPU rehearsal (no GPU here): $(date -u '+%Y-%m-%d %H:%M UTC')," \
+     "commit $(git rev-parse --short HEAD 2>/dev/null)$(git status --short 2>/dev/null | grep -q . && echo ' (with uncommitted changes)')"
 
 step "1. scratch environment with the GPU image's packages"
 if [[ -z "$python" ]]; then
     python=python3
     command -v "python$GPU_PYTHON" > /dev/null && "python$GPU_PYTHON" -c pass 2> /dev/null && python="python$GPU_PYTHON"
 fi
-if ! "$venv/bin/python" -c "import torch, torchaudio, transformers, onnxruntime, pytest; assert torch.__version__.startswith('$TORCH+')" 2> /dev/null; then
+have="import torch, torchaudio, transformers, onnxruntime, pytest; assert torch.__version__.startswith('$TORCH+')"
+if ! "$venv/bin/python" -c "$have" 2> /dev/null; then
     t0=$(date +%s)
     "$python" -m venv "$venv" && "$venv/bin/python" -m pip install -q "${PACKAGES[@]}" 2>&1 | grep -v "^WARNING: Location" \
         || fail "installing ${PACKAGES[*]}"
@@ -87,7 +88,7 @@ if [[ ! -x "$sanitizer_bin/compute-sanitizer" ]] && ! command -v compute-sanitiz
     rm -rf "$work/sanitizer-wheel" && "$py" -m pip download -q --no-deps -d "$work/sanitizer-wheel" \
         "nvidia-cuda-sanitizer-api>=13.0,<13.1" 2>&1 | grep -v "^WARNING: Location"
     "$py" -c "import sys, zipfile, glob; zipfile.ZipFile(glob.glob(sys.argv[1] + '/*.whl')[0]).extractall(sys.argv[2])" \
-        "$work/sanitizer-wheel" "$work/sanitizer" && chmod +x "$sanitizer_bin"/compute-sanitizer "$sanitizer_bin"/*.so 2> /dev/null
+        "$work/sanitizer-wheel" "$work/sanitizer" && chmod +x "$sanitizer_bin"/* 2> /dev/null
 fi
 [[ -x "$sanitizer_bin/compute-sanitizer" ]] && PATH="$sanitizer_bin:$PATH"
 command -v compute-sanitizer > /dev/null && compute-sanitizer --version | tail -1 || echo "compute-sanitizer: unavailable"
@@ -137,5 +138,10 @@ raise SystemExit(1 if wrong else 0)
 EOF
 
 step "result"
-if (( failed )); then echo "rehearsal FAILED"; else echo "rehearsal passed: build, link, load, collection and argument checks as the GPU run does them; nothing ran on a GPU"; fi
+if (( failed )); then
+    echo "rehearsal FAILED"
+else
+    echo "rehearsal passed: build, link, load, collection and argument checks as the GPU run does them;" \
+         "nothing ran on a GPU"
+fi
 exit $failed

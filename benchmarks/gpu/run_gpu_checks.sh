@@ -117,12 +117,15 @@ verdict() {
         grep -v '^\s*$' <<< "$text" | tail -1; return
     fi
     case $name in
-        build) grep -h 'backend (cuda)\|^build directory' <<< "$text" | sed 's/^kfront butterfly //; s/^build directory: .* (\(.*\))$/built in \1/' | paste -sd ';' - ;;
+        build) grep -h 'backend (cuda)\|^build directory' <<< "$text" |
+               sed 's/^kfront butterfly //; s/^build directory: .* (\(.*\))$/built in \1/' | paste -sd ';' - ;;
         bench) pass=$(grep -c '| PASS |' <<< "$text"); fail=$(grep -c '| FAIL |' <<< "$text")
-               echo "targets: $pass PASS, $fail FAIL$(awk -F' *[|] *' '/[|] FAIL [|]/ { printf "%s%s n=%s", (k++ ? "; " : ": "), $2, $3 }' <<< "$text")" ;;
+               echo "targets: $pass PASS, $fail FAIL$(awk -F' *[|] *' \
+                   '/[|] FAIL [|]/ { printf "%s%s n=%s", (k++ ? "; " : ": "), $2, $3 }' <<< "$text")" ;;
         frontend) pass=$(grep -c '| yes |' <<< "$text"); fail=$(grep -c '| NO |' <<< "$text")
                   echo "targets: $pass met, $fail not met" ;;
-        memcheck|racecheck) echo "$(grep -h 'ERROR SUMMARY' <<< "$text" | tail -1 | sed 's/^=* *//'); $(grep -h '^PASSED\|^FAILED\|unavailable' <<< "$text" | tail -1)" ;;
+        memcheck|racecheck) echo "$(grep -h 'ERROR SUMMARY' <<< "$text" | tail -1 | sed 's/^=* *//');" \
+                                 "$(grep -h '^PASSED\|^FAILED\|unavailable' <<< "$text" | tail -1)" ;;
         *) grep -v '^\s*$' <<< "$text" | tail -1 ;;
     esac
 }
@@ -178,7 +181,8 @@ else
     mkdir -p "$out"
     {
         date -u
-        (( no_device )) || timeout 20 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem --format=csv 2>&1 || true
+        (( no_device )) || timeout 20 nvidia-smi --format=csv \
+            --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem 2>&1 || true
         timeout 60 "$python" benchmarks/gpu/gpu_info.py env 2>&1
         command -v nvcc && nvcc --version | tail -2
         command -v ninja && ninja --version
@@ -230,7 +234,8 @@ per_test=()
 (( dry_run || no_device )) || { "$python" -c 'import pytest_timeout' 2> /dev/null && per_test=(--timeout=120); }
 pytest_mode=(-q -rfE)
 (( no_device )) && pytest_mode=(--collect-only -q)
-run_stage tests "$out/tests.log" "$python" -m pytest "${pytest_mode[@]}" -p no:cacheprovider "${per_test[@]}" "${selection[@]}"
+run_stage tests "$out/tests.log" "$python" -m pytest "${pytest_mode[@]}" -p no:cacheprovider "${per_test[@]}" \
+    "${selection[@]}"
 
 # --- compute-sanitizer: memcheck right after the tests (it checks correctness), racecheck last ------------------
 # Torch handles some CUDA API errors itself (a probe that fails on purpose): not reported, the kernel checks stay.
