@@ -18,9 +18,11 @@
 #      test selection collected, every benchmark imported with its arguments parsed, the sanitizer commands checked.
 #   4. The CUDA library loaded in a fresh process (every symbol resolved) and the dispatcher asked which ops have
 #      CUDA kernels.
+#   5. The CPU tests of the selected test files (-k "not cuda") under torch 2.11: the CPU references, opcheck and
+#      torch.compile the GPU run's tests rely on.
 # Everything is printed and written to --out (default benchmarks/results/gpu_rehearsal.txt); exit status 0 when
 # every step passed. Needs python3.12 (the GPU machine's Python; any python3 otherwise, which the output says),
-# nvcc 13 on PATH, a C++ compiler and the package index; about 10 minutes on 2 cores the first time.
+# nvcc 13 on PATH, a C++ compiler and the package index; about 10 minutes on 2 cores the first time, 4 after.
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -136,6 +138,15 @@ for op, want in expected.items():
     wrong += [op] if has != want else []
 raise SystemExit(1 if wrong else 0)
 EOF
+
+step "5. the CPU runs of the selected test files under the GPU machine's torch"
+# The GPU run's tests compute their references on the CPU and run opcheck and torch.compile: the same files' CPU
+# tests show that the CPU library and the registrations work with torch $TORCH too.
+files=$(grep -o '^tests/[^:]*' "$root/benchmarks/gpu/cuda_tests.txt" | sort -u | tr '\n' ' ')
+# shellcheck disable=SC2086  # one word per file
+PATH="$venv/bin:$PATH" "$py" -m pytest -q -p no:cacheprovider -k "not cuda" $files > "$work/cpu-tests.txt" 2>&1 \
+    || fail "CPU tests under torch $TORCH (see ${work#"$root/"}/cpu-tests.txt)"
+echo "$files(-k 'not cuda'): $(grep -v '^\s*$' "$work/cpu-tests.txt" | tail -1)"
 
 step "result"
 if (( failed )); then
