@@ -54,8 +54,8 @@ failed=0
 step() { echo; echo "== $*"; }
 fail() { echo "FAILED: $*"; failed=1; }
 
-echo "kfront GPU rehearsal (no GPU here): $(date -u '+%Y-%m-%d %H:%M UTC')," \
-     "commit $(git rev-parse --short HEAD 2>/dev/null)$(git status --short 2>/dev/null | grep -q . && echo ' (with uncommitted changes)')"
+changes=$(git status --short -- . ":(exclude)${report#"$root/"}" 2> /dev/null | grep -q . && echo " (with uncommitted changes)")
+echo "kfront GPU rehearsal (no GPU here): $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD)$changes"
 
 step "1. scratch environment with the GPU image's packages"
 if [[ -z "$python" ]]; then
