@@ -37,7 +37,8 @@ if argv[:1] == ["-c"]:
 if argv[0].endswith("gpu_info.py"):
     if argv[1] in ("parse", "sanitizer"):
         print(argv[1], "checked:", " ".join(argv[2:])); sys.exit(0)
-    print({{"arch": "9.0", "slug": "fake-gpu-x1", "env": "python 3.12 torch 2.11 cuda 13.0 device Fake"}}[argv[1]])
+    print({{"arch": "9.0", "slug": "fake-gpu-x1", "device": "9.0 fake-gpu-x1 Fake GPU X1",
+           "env": "python 3.12 torch 2.11 cuda 13.0 device Fake"}}[argv[1]])
     sys.exit(0)
 stage = ("build" if "kfront.core" in argv else "tests" if "pytest" in argv else
          "bench" if "bench_butterfly_cuda" in text else "frontend" if "bench_frontend" in text else
@@ -107,7 +108,7 @@ def _summary(out: Path) -> dict:
 def _stage_calls(log: Path) -> list:
     """The stand-in interpreter's calls that ran a stage (not the script's queries)."""
     return [c for c in _calls(log) if c[0][0] != "-c" and not (c[0][0].endswith("gpu_info.py") and
-                                                                 c[0][1] in ("arch", "slug", "env"))]
+                                                                 c[0][1] in ("arch", "slug", "device", "env"))]
 
 
 def _program(argv: list) -> str:
@@ -164,7 +165,9 @@ def test_a_whole_run(fake_gpu):
     assert summary["epoch"].endswith(": last epoch: timit_mfcc 3.00 s")
     assert all(summary[t].endswith(": ERROR SUMMARY: 0 errors; PASSED (12 of 12 cases)") for t in ("memcheck",
                                                                                                   "racecheck"))
-    assert "result: everything that ran passed" in (out / "summary.txt").read_text()
+    text = (out / "summary.txt").read_text()
+    assert text.startswith("kfront GPU checks on Fake GPU X1 (compute capability 9.0), deadline 400 s")
+    assert "result: everything that ran passed" in text
     files = sorted(p.name for p in out.iterdir())
     assert len(files) <= 8 and {"summary.txt", "bench_butterfly_cuda_fake-gpu-x1.md",
                                 "bench_butterfly_cuda_fake-gpu-x1.json", "recipe_epoch_cuda_fake-gpu-x1.md",
@@ -260,7 +263,7 @@ def test_no_device_mode_checks_every_stage_without_running_one(fake_gpu):
     text = (out / "summary.txt").read_text()
     assert "no device (rehearsal)" in text and "nothing ran on a GPU" in text
     calls = _calls(log)
-    assert not any(c[0][0].endswith("gpu_info.py") and c[0][1] in ("arch", "slug") for c in calls)
+    assert not any(c[0][0].endswith("gpu_info.py") and c[0][1] in ("arch", "slug", "device") for c in calls)
     stage_calls = _stage_calls(log)
     assert [_program(c[0]) for c in stage_calls] == [
         "kfront.core", "pytest", "sanitizer sanitize_op", "parse bench_butterfly_cuda", "parse bench_frontend",

@@ -4,6 +4,7 @@ mode (a rehearsal on a machine without a GPU), the checks that stand in for a st
     python gpu_info.py arch     # compute capability for TORCH_CUDA_ARCH_LIST, e.g. 9.0; exit 3 without a GPU
     python gpu_info.py slug     # the GPU's name for file names, e.g. nvidia-h200
     python gpu_info.py env      # python, torch, CUDA and the device, for the log
+    python gpu_info.py device   # "arch slug name" in one line (one torch import for the three); exit 3 without
     python gpu_info.py parse SCRIPT [ARGS...]   # import SCRIPT and parse ARGS with its own parser; run nothing
     python gpu_info.py sanitizer compute-sanitizer [OPTIONS...] PYTHON SCRIPT [ARGS...]
                                 # compute-sanitizer accepts OPTIONS, and SCRIPT its ARGS (without a device)
@@ -86,13 +87,14 @@ def main(argv: list[str]) -> int:
     if not torch.cuda.is_available():
         print(f"no CUDA device visible to torch {torch.__version__} (CUDA {torch.version.cuda})", file=sys.stderr)
         return NO_GPU
-    if what == "arch":
-        print("%d.%d" % torch.cuda.get_device_capability())
-    elif what == "slug":
-        print(re.sub(r"[^a-z0-9]+", "-", torch.cuda.get_device_name().lower()).strip("-"))
-    else:
-        print(f"unknown query {what!r}: arch, slug, env, parse or sanitizer", file=sys.stderr)
+    arch = "%d.%d" % torch.cuda.get_device_capability()
+    name = torch.cuda.get_device_name()
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    answers = {"arch": arch, "slug": slug, "device": f"{arch} {slug} {name}"}
+    if what not in answers:
+        print(f"unknown query {what!r}: arch, slug, device, env, parse or sanitizer", file=sys.stderr)
         return 2
+    print(answers[what])
     return 0
 
 

@@ -193,16 +193,16 @@ else
     if (( no_device )); then
         gpu="no device (rehearsal)" arch="${TORCH_CUDA_ARCH_LIST:-9.0}" slug="no-device"
     else
-        arch="$(timeout 60 "$python" benchmarks/gpu/gpu_info.py arch 2>> "$out/build.log")"
-        if [[ -z "$arch" ]]; then
+        # one process for the three answers: each start imports torch, and the clock is running
+        read -r arch slug gpu < <(timeout 60 "$python" benchmarks/gpu/gpu_info.py device 2>> "$out/build.log")
+        if [[ -z "${arch:-}" ]]; then
+            gpu="no CUDA device" arch="-"
             for s in "${stages[@]}"; do status[$s]="not run"; done
             final="result: no CUDA device visible to $python: nothing run"
             write_summary
             cat "$out/summary.txt"
             exit 3
         fi
-        gpu="$(timeout 60 "$python" -c 'import torch; print(torch.cuda.get_device_name())')"
-        slug="$(timeout 60 "$python" benchmarks/gpu/gpu_info.py slug)"
     fi
     export TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-$arch}"
     find_cuda_home
