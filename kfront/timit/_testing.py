@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 import numpy as np
-import soundfile
 
 from .phones import load_phone_map
 
@@ -61,6 +60,8 @@ def write_fake_timit(root, upper: bool = True, audio: str = "sphere", utterances
     """
     if audio not in ("sphere", "riff", "riff.wav"):
         raise ValueError(f"audio must be 'sphere', 'riff' or 'riff.wav', got {audio!r}")
+    import soundfile  # here, not at import: the tests' conftest imports this module on machines without it
+
     root = Path(root)
     case = str.upper if upper else str.lower
     rng = np.random.default_rng(seed)
