@@ -178,11 +178,10 @@ class FeatureConfig:
                                  f"{self.window.dtype} {tuple(self.window.shape)}")
         else:
             _choice("window", self.window, WINDOWS, "or a tensor")
-        nyquist = float(self.sample_rate // 2) if self.sample_rate % 2 == 0 else self.sample_rate / 2
         if not (0.0 <= self.f_min < self.f_max):
             raise ValueError(f"need 0 <= f_min < f_max, got f_min={self.f_min}, f_max={self.f_max}")
-        if self.f_max > nyquist:
-            raise ValueError(f"f_max must be <= sample_rate / 2 = {nyquist}, got {self.f_max}")
+        if self.f_max > nyquist(self.sample_rate):
+            raise ValueError(f"f_max must be <= sample_rate / 2 = {nyquist(self.sample_rate)}, got {self.f_max}")
         for name in ("preemphasis", "log_floor", "log_offset", "energy_floor", "lifter", "feature_scale"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
@@ -211,6 +210,11 @@ class FeatureConfig:
         if not (isinstance(ctx, tuple) and len(ctx) == 2 and all(isinstance(c, int) and c >= 0 for c in ctx)):
             raise ValueError(f"context must be a pair of ints >= 0 (left, right), got {ctx!r}")
         return self
+
+
+def nyquist(sample_rate: int) -> float:
+    """The Nyquist frequency of ``sample_rate``, in Hz."""
+    return sample_rate / 2
 
 
 def check_sample_rate(sample_rate) -> None:

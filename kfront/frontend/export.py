@@ -122,10 +122,10 @@ class FrozenFrontend(FrontendBase):
     def power_spectrum(self, frames: torch.Tensor) -> torch.Tensor:
         if self.form == "dense":
             y = torch.matmul(frames, self.weight.t())  # (..., 2 n_freqs)
-            re, im = y[..., :self.n_freqs], y[..., self.n_freqs:]
+            re, im = y[..., :self.config.n_freqs], y[..., self.config.n_freqs:]
         else:
             y = kmatrix_spectrum(frames, self.frame_window(), self.twiddle, self.perm, self.increasing_stride,
-                                 self.n_freqs, self.separation, multiply=_reference_multiply)  # (..., n_freqs)
+                                 self.config.n_freqs, self.separation, multiply=_reference_multiply)  # (..., n_freqs)
             re, im = y.real, y.imag
         return re.square() + im.square()
 

@@ -55,12 +55,12 @@ class Fbank(FrontendBase):
 
     def power_spectrum(self, frames: torch.Tensor) -> torch.Tensor:
         # |.|^2 as abs().pow(2), torchaudio.functional.spectrogram's formula: bitwise the same as torchaudio
-        spec = torch.fft.rfft(frames * self.frame_window(), n=self.n_fft)  # (..., n_freqs)
+        spec = torch.fft.rfft(frames * self.frame_window(), n=self.config.n_fft)  # (..., n_freqs)
         return spec.abs().pow(2.0)
 
     @torch.no_grad()
     def transform_matrix(self) -> torch.Tensor:
-        return torch.fft.rfft(torch.eye(self.n_fft, dtype=self.dtype, device=self.fb.device), dim=0)
+        return torch.fft.rfft(torch.eye(self.config.n_fft, dtype=self.dtype, device=self.fb.device), dim=0)
 
     def window_values(self) -> torch.Tensor:
         return self.window

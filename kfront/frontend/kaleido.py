@@ -123,7 +123,7 @@ class KaleidoFrontend(FrontendBase):
         window = F.make_window(config.window, config.win_length, dtype, config.periodic)  # (win_length,)
         self._register("window", window, "window")
         self.register_buffer("window_init", window.clone(), persistent=False)  # rebuilt from the arguments
-        k_in, k_out = (n_fft, self.n_freqs) if real_input == "complex" else (n_fft // 2, n_fft // 2)
+        k_in, k_out = (n_fft, self.config.n_freqs) if real_input == "complex" else (n_fft // 2, n_fft // 2)
         self.kmatrix = KMatrix(k_in, k_out, width=kmatrix_width, expansion=kmatrix_expansion, complex=True,
                                init=init, dtype=dtype)
         if self.kmatrix.bias is not None or self.kmatrix.permutation_at not in (None, "input"):
@@ -208,7 +208,7 @@ class KaleidoFrontend(FrontendBase):
     @torch.no_grad()
     def transform_matrix(self) -> torch.Tensor:
         """The ``(n_freqs, n_fft)`` complex map from a windowed frame to the bins (the DFT at ``init="fft"``)."""
-        return self._matrix(torch.ones(self.n_fft, dtype=self.dtype, device=self.kmatrix.twiddle.device))
+        return self._matrix(torch.ones(self.config.n_fft, dtype=self.dtype, device=self.kmatrix.twiddle.device))
 
     @torch.no_grad()
     def initial_transform_matrix(self) -> torch.Tensor:
@@ -217,7 +217,7 @@ class KaleidoFrontend(FrontendBase):
         twin = copy.deepcopy(self)
         twin.kmatrix.twiddle.copy_(self.twiddle_init)
         if twin.separation is not None:
-            twin.separation.copy_(separation_init(self.n_fft, twin.separation.dtype))
+            twin.separation.copy_(separation_init(self.config.n_fft, twin.separation.dtype))
         return twin.transform_matrix()
 
     @torch.no_grad()
@@ -234,14 +234,14 @@ class KaleidoFrontend(FrontendBase):
         """
         km = self.kmatrix
         window = self.frame_window() if window is None else window  # (L,)
-        return kmatrix_spectrum(frames, window, km.twiddle, km.perm, km.increasing_stride, self.n_freqs,
+        return kmatrix_spectrum(frames, window, km.twiddle, km.perm, km.increasing_stride, self.config.n_freqs,
                                 self.separation, power=power)
 
     def power_spectrum(self, frames: torch.Tensor) -> torch.Tensor:
         return self.spectrum(frames, power=True)  # (..., frames, n_freqs); no sqrt: finite grad at 0
 
     def _matrix(self, window: torch.Tensor) -> torch.Tensor:
-        eye = torch.eye(self.n_fft, dtype=self.dtype, device=self.kmatrix.twiddle.device)
+        eye = torch.eye(self.config.n_fft, dtype=self.dtype, device=self.kmatrix.twiddle.device)
         return self.spectrum(eye, window).t()  # (n_freqs, n_fft)
 
     def extra_repr(self) -> str:

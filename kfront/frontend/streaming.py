@@ -57,8 +57,8 @@ class StreamingFrontend:
     def push(self, chunk: torch.Tensor, sample_rate: int | None = None) -> torch.Tensor:
         """Append ``chunk`` ``(..., time)``; return the newly completed frames ``(..., n_features, k)``."""
         fe = self.frontend
-        check_samples(chunk, sample_rate, expected_sample_rate=fe.sample_rate, sample_format=fe.config.sample_format,
-                      **fe.peak_check())
+        check_samples(chunk, sample_rate, expected_sample_rate=fe.config.sample_rate,
+                      sample_format=fe.config.sample_format, **fe.peak_check())
         if self._lead is None:
             self._lead = chunk.shape[:-1]
         elif chunk.shape[:-1] != self._lead:
@@ -107,14 +107,14 @@ class StreamingFrontend:
     def _append(self, padded_part: torch.Tensor) -> None:
         """Add padded-signal samples; drop those before the next frame's start (a hop longer than a frame)."""
         self._buf = self._cat(self._buf, padded_part)
-        drop = min(self._emitted * self.frontend.hop_length - self._buf_start, self._buf.shape[-1])
+        drop = min(self._emitted * self.frontend.config.hop_length - self._buf_start, self._buf.shape[-1])
         if drop > 0:
             self._buf, self._buf_start = self._buf[..., drop:], self._buf_start + drop
 
     def _emit(self, available: int, like: torch.Tensor) -> torch.Tensor:
         """Frames whose last sample has padded index < ``available``."""
         fe = self.frontend
-        length, hop = fe.frame_length, fe.hop_length
+        length, hop = fe.config.frame_length, fe.config.hop_length
         ready = F.count_frames(available, length, hop)  # frames f with f * hop + frame_length <= available
         k = ready - self._emitted
         if k <= 0:

@@ -25,7 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..frontend import check_sample_counts, make_frontend
+from ..frontend import check_sample_counts, frontend_for
+from ..frontend.conventions import ESPNET
 
 #: ESPnet's ``window`` names (``torch.<name>_window``) and kfront's; ``None`` is no window
 WINDOWS = {"hann": "hann", "hamming": "hamming", "blackman": "blackman", None: "rectangular"}
@@ -80,33 +81,26 @@ class DefaultFrontend(nn.Module):
         register_with_espnet()
         _check_unsupported(window, onesided, frontend_conf, apply_stft)
         fs = parse_sample_rate(fs)
-        features = dict(sample_rate=fs, n_fft=n_fft, win_length=n_fft if win_length is None else win_length,
-                        hop_length=hop_length, window=WINDOWS[window], center=center, n_mels=n_mels,
-                        f_min=0.0 if fmin is None else float(fmin), f_max=fs / 2 if fmax is None else float(fmax))
+        features = ESPNET.rename(fs=fs, n_fft=n_fft, win_length=win_length, hop_length=hop_length,
+                                 window=WINDOWS[window], center=center, n_mels=n_mels,
+                                 fmin=0.0 if fmin is None else float(fmin), fmax=fmax)
         if htk:
             features["mel_scale"] = "htk"
         if normalized:
             # |X / sqrt(n)|^2 = |X|^2 / n: log(max(p / n, 1e-10)) = log(max(p, n 1e-10)) - log(n)
             features.update(log_floor=1e-10 * n_fft, feature_shift=-float(np.log(n_fft)))
-        if learnable:
-            self.frontend = make_frontend("kaleido", convention="espnet", learn=learn,
-                                          dtype=dtype, **kaleido_args, **features)
-        else:
-            if kaleido_args:
-                raise ValueError(f"learnable=False is the fixed front-end: it takes no K-matrix arguments, got "
-                                 f"{sorted(kaleido_args)}")
-            self.frontend = make_frontend("fbank", convention="espnet", dtype=dtype, **features)
-        self.n_mels, self.hop_length, self.n_fft, self.center = n_mels, hop_length, n_fft, center
+        self.frontend = frontend_for(ESPNET, learnable, learn=learn, dtype=dtype, **kaleido_args, **features)
         self.frontend_type = "default"
 
     def output_size(self) -> int:
         """Features per frame: ``n_mels``."""
-        return self.n_mels
+        return self.frontend.n_features
 
     def feats_lengths(self, input_lengths: torch.Tensor) -> torch.Tensor:
         """Frames of each item, ESPnet's ``Stft`` arithmetic (truncating division, as ESPnet writes it)."""
-        n = input_lengths + 2 * (self.n_fft // 2) if self.center else input_lengths
-        return torch.div(n - self.n_fft, self.hop_length, rounding_mode="trunc") + 1
+        cfg = self.frontend.config
+        n = input_lengths + 2 * (cfg.n_fft // 2) if cfg.center else input_lengths
+        return torch.div(n - cfg.n_fft, cfg.hop_length, rounding_mode="trunc") + 1
 
     def forward(self, input: torch.Tensor, input_lengths: torch.Tensor | None = None, sample_rate: int | None = None):
         """

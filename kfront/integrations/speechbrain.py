@@ -20,48 +20,44 @@ SpeechBrain itself is not imported: this module works without it.
 import torch
 from torch import nn
 
-from ..frontend import get_convention, make_frontend
-from ..frontend.conventions import speechbrain_samples
+from ..frontend import frontend_for
+from ..frontend.conventions import SPEECHBRAIN_FBANK, SPEECHBRAIN_MFCC
 from ..frontend.kaleido import resolve_learn
+
+#: SpeechBrain's arguments a kfront front-end computes at one value only: name -> (that value, why)
+_FIXED_ARGS = {
+    "filter_shape": ("triangular", "SpeechBrain's default, the filters a kfront front-end reproduces"),
+    "param_rand_factor": (0, "random filter jitter is SpeechBrain's own augmentation"),
+    "param_change_factor": (1.0, "it scales SpeechBrain's own filter parameters; a kfront filterbank learns at "
+                                 "the optimizer's rate"),
+}
 
 
 class _SpeechBrainFeatures(nn.Module):
     """A kfront front-end behind SpeechBrain's feature-maker interface (see :class:`Fbank`)."""
 
-    _CONVENTION = ""
+    _CONVENTION = SPEECHBRAIN_FBANK
 
-    def __init__(self, sb_args: dict, features: dict, learnable: bool, learn, dtype, kaleido_args: dict):
+    def __init__(self, sb_args: dict, learnable: bool, learn, dtype, kaleido_args: dict):
         super().__init__()
-        if sb_args["filter_shape"] != "triangular":
-            raise ValueError(f"filter_shape must be 'triangular' (SpeechBrain's default, the filters a kfront "
-                             f"front-end reproduces), got {sb_args['filter_shape']!r}")
-        if sb_args["param_rand_factor"] != 0:
-            raise ValueError(f"param_rand_factor must be 0 (random filter jitter is SpeechBrain's own "
-                             f"augmentation), got {sb_args['param_rand_factor']!r}")
-        if sb_args["param_change_factor"] != 1.0:
-            raise ValueError(f"param_change_factor must be 1.0 (it scales SpeechBrain's own filter parameters; a "
-                             f"kfront filterbank learns at the optimizer's rate), got "
-                             f"{sb_args['param_change_factor']!r}")
+        for name, (only, why) in _FIXED_ARGS.items():
+            if sb_args[name] != only:
+                raise ValueError(f"{name} must be {only!r} ({why}), got {sb_args[name]!r}")
+        record = self._CONVENTION
         sample_rate = sb_args["sample_rate"]
+        features = record.rename(**{k: v for k, v in sb_args.items() if k in record.option_names})
         features.update(
-            sample_rate=sample_rate, n_fft=sb_args["n_fft"], n_mels=sb_args["n_mels"], f_min=float(sb_args["f_min"]),
-            f_max=float(sample_rate // 2 if sb_args["f_max"] is None else sb_args["f_max"]),
-            win_length=speechbrain_samples(sb_args["win_length"], sample_rate),
-            hop_length=speechbrain_samples(sb_args["hop_length"], sample_rate),
+            f_min=float(sb_args["f_min"]), f_max=record.high_freq(sample_rate, sb_args["f_max"]),
+            win_length=record.samples(sb_args["win_length"], sample_rate),
+            hop_length=record.samples(sb_args["hop_length"], sample_rate),
             deltas=2 if sb_args["deltas"] else 0,
             context=(sb_args["left_frames"], sb_args["right_frames"]) if sb_args["context"] else (0, 0))
-        output = get_convention(self._CONVENTION, **features).output
-        if learnable:
-            learn = resolve_learn(learn, output) + (("filterbank",) if sb_args["requires_grad"] else ())
-            self.frontend = make_frontend("kaleido", convention=self._CONVENTION, learn=learn, dtype=dtype,
-                                          **kaleido_args, **features)
-        else:
-            if sb_args["requires_grad"] or kaleido_args:
-                raise ValueError(f"learnable=False is the fixed front-end: it takes neither requires_grad=True nor "
-                                 f"K-matrix arguments, got requires_grad={sb_args['requires_grad']!r}, "
-                                 f"{sorted(kaleido_args)}")
-            self.frontend = make_frontend(output, convention=self._CONVENTION, dtype=dtype, **features)
-        self.sample_rate = sample_rate
+        if sb_args["requires_grad"]:  # SpeechBrain's learnable filterbank
+            if learnable:
+                learn = resolve_learn(learn, record.outputs[0]) + ("filterbank",)
+            else:
+                kaleido_args = {**kaleido_args, "requires_grad": True}  # refused with the K-matrix arguments
+        self.frontend = frontend_for(record, learnable, learn=learn, dtype=dtype, **kaleido_args, **features)
 
     @property
     def n_features(self) -> int:
@@ -118,7 +114,6 @@ class Fbank(_SpeechBrainFeatures):
         >>> feats = InputNormalization()(feats, wav_lens)  # the relative lengths carry over to the frames
     """
 
-    _CONVENTION = "speechbrain-fbank"
 
     def __init__(self, deltas: bool = False, context: bool = False, requires_grad: bool = False,
                  sample_rate: int = 16000, f_min: float = 0, f_max: float | None = None, n_fft: int = 400,
@@ -132,7 +127,7 @@ class Fbank(_SpeechBrainFeatures):
                        param_change_factor=param_change_factor, param_rand_factor=param_rand_factor,
                        left_frames=left_frames, right_frames=right_frames, win_length=win_length,
                        hop_length=hop_length)
-        super().__init__(sb_args, {}, learnable, learn, dtype, kaleido_args)
+        super().__init__(sb_args, learnable, learn, dtype, kaleido_args)
 
 
 class MFCC(_SpeechBrainFeatures):
@@ -152,7 +147,7 @@ class MFCC(_SpeechBrainFeatures):
         >>> feats = compute_features(torch.randn(4, 16000))  # (4, 101, 660)
     """
 
-    _CONVENTION = "speechbrain-mfcc"
+    _CONVENTION = SPEECHBRAIN_MFCC
 
     def __init__(self, deltas: bool = True, context: bool = True, requires_grad: bool = False,
                  sample_rate: int = 16000, f_min: float = 0, f_max: float | None = None, n_fft: int = 400,
@@ -162,11 +157,11 @@ class MFCC(_SpeechBrainFeatures):
                  learn=("kmatrix",), dtype: torch.dtype | None = None, **kaleido_args):
         """Build the front-end from SpeechBrain's ``MFCC`` arguments; see Args in the class docstring."""
         sb_args = dict(deltas=deltas, context=context, requires_grad=requires_grad, sample_rate=sample_rate,
-                       f_min=f_min, f_max=f_max, n_fft=n_fft, n_mels=n_mels, filter_shape=filter_shape,
+                       f_min=f_min, f_max=f_max, n_fft=n_fft, n_mels=n_mels, n_mfcc=n_mfcc, filter_shape=filter_shape,
                        param_change_factor=param_change_factor, param_rand_factor=param_rand_factor,
                        left_frames=left_frames, right_frames=right_frames, win_length=win_length,
                        hop_length=hop_length)
-        super().__init__(sb_args, {"n_mfcc": n_mfcc}, learnable, learn, dtype, kaleido_args)
+        super().__init__(sb_args, learnable, learn, dtype, kaleido_args)
 
 
 def check_speechbrain_input(wav, wav_lens=None) -> None:

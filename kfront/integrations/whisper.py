@@ -31,7 +31,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..frontend import KaleidoFrontend, check_sample_counts, make_frontend
+from ..frontend import check_sample_counts, frontend_for
+from ..frontend.conventions import WHISPER
 from ..frontend._checks import scale_mismatch
 
 PCM_FULL_SCALE = {torch.int16: 32768.0, torch.int32: 2.0 ** 31}  #: integer PCM -> float audio in [-1, 1]
@@ -83,17 +84,13 @@ class WhisperFrontend(nn.Module):
                             ("return_attention_mask", return_attention_mask), ("check_scale", check_scale)):
             if not isinstance(value, bool):
                 raise ValueError(f"{name} must be a bool, got {value!r}")
-        if learnable:
-            self.frontend = KaleidoFrontend(convention="whisper", n_mels=n_mels, dtype=dtype, **frontend_args)
-        else:
-            self.frontend = make_frontend("fbank", convention="whisper", n_mels=n_mels, dtype=dtype, **frontend_args)
+        self.frontend = frontend_for(WHISPER, learnable, dtype=dtype, n_mels=n_mels, **frontend_args)
         self.learnable, self.padding, self.truncation = learnable, padding, truncation
         self.do_normalize, self.return_attention_mask = do_normalize, return_attention_mask
-        self.check_scale = check_scale
-        self.n_mels, self.sample_rate = self.frontend.n_mels, self.frontend.sample_rate
-        self.hop_length, self.chunk_length = self.frontend.hop_length, chunk_length
-        self.n_samples = chunk_length * self.sample_rate  # 480000 at 30 s
-        self.nb_max_frames = self.n_samples // self.hop_length  # 3000: what the encoder takes
+        self.check_scale, self.chunk_length = check_scale, chunk_length
+        # the extractor's names: samples and frames of a chunk, 480000 and 3000 at 30 s
+        self.n_samples = chunk_length * self.frontend.config.sample_rate
+        self.nb_max_frames = self.n_samples // self.frontend.config.hop_length
 
     @classmethod
     def from_feature_extractor(cls, extractor, **kwargs) -> "WhisperFrontend":
@@ -113,9 +110,8 @@ class WhisperFrontend(nn.Module):
                              "with silence, padding_value=0.0")
         if getattr(extractor, "padding_side", "right") != "right":
             raise ValueError(f"the extractor pads on the {extractor.padding_side!r}; Whisper pads on the 'right'")
-        settings = dict(n_mels=extractor.feature_size, sample_rate=extractor.sampling_rate, n_fft=extractor.n_fft,
-                        win_length=extractor.n_fft, hop_length=extractor.hop_length,
-                        chunk_length=extractor.chunk_length,
+        settings = WHISPER.rename(**{name: getattr(extractor, name) for name in WHISPER.option_names})
+        settings.update(win_length=extractor.n_fft, chunk_length=extractor.chunk_length,
                         return_attention_mask=bool(extractor.return_attention_mask))
         return cls(**{**settings, **kwargs})
 
@@ -148,7 +144,7 @@ class WhisperFrontend(nn.Module):
         mask_wanted = self.return_attention_mask if return_attention_mask is None else return_attention_mask
         if not mask_wanted:
             return feats
-        starts = torch.arange(feats.shape[-1], device=lengths.device) * self.hop_length  # (frames,)
+        starts = torch.arange(feats.shape[-1], device=lengths.device) * self.frontend.config.hop_length  # (frames,)
         return feats, (starts < lengths.unsqueeze(1)).to(torch.int32)  # (batch, frames)
 
     def _batch(self, waveform, lengths):
@@ -235,7 +231,7 @@ class WhisperFrontend(nn.Module):
         return nn.functional.pad(batch, (0, target - batch.shape[-1]))  # (batch, target)
 
     def extra_repr(self) -> str:
-        return (f"n_mels={self.n_mels}, learnable={self.learnable}, chunk_length={self.chunk_length}, "
+        return (f"n_mels={self.frontend.config.n_mels}, learnable={self.learnable}, chunk_length={self.chunk_length}, "
                 f"padding={self.padding!r}, truncation={self.truncation}, do_normalize={self.do_normalize}, "
                 f"return_attention_mask={self.return_attention_mask}, check_scale={self.check_scale}")
 
