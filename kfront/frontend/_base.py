@@ -1,18 +1,8 @@
 """``FrontendBase``: the pipeline every front-end runs and the contract every front-end answers.
 
-The pipeline (``forward``) is fixed by a :class:`~kfront.frontend.config.FeatureConfig`; a subclass supplies the
-one stage that differs, :meth:`FrontendBase.power_spectrum` (a fixed FFT, a learnable K-matrix, a frozen matrix),
-and the stages' current values. The contract is what diagnostics, plots, reports and export ask of any front-end,
-fixed, learnable or frozen, without looking inside it:
-
-- :attr:`has_kmatrix`, :attr:`learn`: whether the transform is a K-matrix, which stages learn (learned, for a
-  frozen copy);
-- :meth:`transform_matrix` / :meth:`initial_transform_matrix`: the ``(n_freqs, n_fft)`` map from a windowed,
-  zero-padded frame to the bins, now and at initialisation (the DFT for a fixed front-end);
-- :meth:`frame_window` / :meth:`initial_window`, :meth:`filterbank` / :meth:`initial_filterbank`,
-  :meth:`dct_matrix` / :meth:`initial_dct_matrix`: the other stages, now and at initialisation;
-- :meth:`analysis_matrix`: window and transform together, frame samples to bins;
-- :meth:`num_learnable_parameters`: real numbers that train (a frozen copy reports its source's).
+A subclass supplies the one stage that differs, :meth:`FrontendBase.power_spectrum` (a fixed FFT, a learnable
+K-matrix, a frozen matrix), and the stages' current values; diagnostics, plots and export ask any front-end the
+same questions (``transform_matrix``, ``filterbank``, ``window_values``, their ``initial_`` values, ...).
 """
 import torch
 from torch import nn
@@ -37,7 +27,7 @@ class FrontendBase(nn.Module):
     """Base of the front-ends: ``forward(waveform, lengths=None, sample_rate=None) -> (..., n_features, frames)``.
 
     Args:
-        config (FeatureConfig): the fixed stages (see :func:`kfront.frontend.conventions.get_convention`).
+        config (FeatureConfig): the fixed stages, read as ``self.config``.
         dtype (torch.dtype): real dtype of the lifter buffer (the subclass holds the rest).
         convention (str, optional): the name ``config`` came from, for ``repr``.
     """
@@ -235,22 +225,18 @@ class FrontendBase(nn.Module):
     def forward(self, waveform: torch.Tensor, lengths: torch.Tensor | None = None, sample_rate: int | None = None):
         """
         Args:
-            waveform (Tensor): ``(..., time)`` real floating-point audio (cast to the front-end's dtype); for the
-                Kaldi conventions also ``int16`` PCM.
+            waveform (Tensor): ``(..., time)`` float audio; for the Kaldi conventions also ``int16`` PCM.
             lengths (LongTensor, optional): ``(batch,)`` valid samples of each item of a padded batch
                 ``(batch, ..., time)``. (Default: ``None``)
-            sample_rate (int, optional): rate of ``waveform``; checked against the front-end's. (Default: ``None``)
+            sample_rate (int, optional): rate of ``waveform``, checked. (Default: ``None``)
 
         Returns:
-            Tensor: ``(..., n_features, frames)``; with ``lengths``, the tuple ``(features, frame_lengths)``
-            where ``frame_lengths`` ``(batch,)`` counts the frames of each item (frames past it see padding).
-            Utterance-level stages (a dynamic-range floor, deltas) see the whole padded item, as the toolkits do;
-            Kaldi's mirrored edges (``snip_edges=False``) mirror each item at its own end, as Kaldi does per file.
-
-        Under ``torch.autocast`` the whole front-end runs in its own dtype (float32 by default): the power
-        spectrum overflows float16 and its log loses most of bfloat16's digits, and the front-end is a small
-        share of a recognizer's compute.
+            Tensor: ``(..., n_features, frames)``; with ``lengths``, ``(features, frame_lengths)``, the frames of
+            each item ``(batch,)``.
         """
+        # Utterance-level stages (a dynamic-range floor, deltas) see the whole padded item, as the toolkits do;
+        # Kaldi's mirrored edges mirror each item at its own end. Under autocast the front-end runs in its own
+        # dtype: the power spectrum overflows float16 and its log loses most of bfloat16's digits.
         self.check_input(waveform, lengths, sample_rate)
         with torch.autocast(device_type=waveform.device.type, enabled=False):
             feats = self.features_from_padded(self.pad(waveform.to(self.dtype), lengths))  # (..., n_features, frames)

@@ -1,16 +1,5 @@
-"""Named conventions: the fixed stages of the front-ends that speech toolkits use, one record per toolkit.
-
-A :class:`Convention` holds what a toolkit fixes (its defaults, in :class:`~kfront.frontend.config.FeatureConfig`'s
-names), the outputs it defines, the sample rates it supports, the map from its own option names to kfront's, and
-the sizes it derives from the sample rate (methods, as kaldifeat's ``FrameExtractionOptions::WindowSize()``).
-:func:`get_convention` resolves one into a checked ``FeatureConfig``. ``docs/conventions.md`` says what each
-convention reproduces and how to add a toolkit: one record here (or passed as ``convention=``) and, for its
-calling convention and layout, an adapter in :mod:`kfront.integrations`.
-
-Overrides use torchaudio's argument names. ``win_length=None`` means ``n_fft``, ``hop_length=None`` means
-``win_length // 2`` and ``f_max=None`` the Nyquist frequency, as in torchaudio; a record may interpret them its
-toolkit's way (Kaldi: ``f_max <= 0`` is an offset from Nyquist; SpeechBrain: ``f_max=None`` is
-``sample_rate // 2``).
+"""Named conventions: the fixed stages of the front-ends that speech toolkits use, one :class:`Convention` record
+per toolkit, resolved by :func:`get_convention`. ``docs/conventions.md`` lists them and shows how to add one.
 """
 import dataclasses
 import types

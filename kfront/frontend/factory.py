@@ -16,16 +16,8 @@ _FEATURE_ARGS = {f.name for f in dataclasses.fields(FeatureConfig)}
 
 
 def make_frontend(name: str, **kwargs) -> nn.Module:
-    """Build a front-end by name.
-
-    Args:
-        name (str): ``"mfcc"`` (:class:`MFCC`), ``"fbank"`` (:class:`Fbank`) or ``"kaleido"``
-            (:class:`KaleidoFrontend`, its features chosen by ``output=``).
-        **kwargs: ``convention=``, :class:`~kfront.frontend.config.FeatureConfig` fields, and that class's own
-            constructor arguments.
-
-    Returns:
-        nn.Module: with ``forward(waveform, lengths=None, sample_rate=None)`` and ``n_features``.
+    """Build a front-end by name: ``"mfcc"`` (:class:`MFCC`), ``"fbank"`` (:class:`Fbank`) or ``"kaleido"``
+    (:class:`KaleidoFrontend`), with that class's arguments (``convention=``, FeatureConfig fields, its own).
 
     Example:
         >>> kaldi = make_frontend("fbank", convention="kaldi-fbank", n_mels=80)  # the fixed twin

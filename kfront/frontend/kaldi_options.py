@@ -1,15 +1,6 @@
-"""Kaldi's feature options in one place: their names, their defaults, the sizes derived from them.
-
-kaldifeat and kaldi-native-fbank hold them in ``FrameExtractionOptions`` (``frame_opts``), ``MelBanksOptions``
-(``mel_opts``) and the ``FbankOptions`` / ``MfccOptions`` around them; Kaldi's command-line tools and
-``torchaudio.compliance.kaldi`` take the same options flattened, some under other names. Here they are flattened
-too (:class:`KaldiFbankOptions`, :class:`KaldiMfccOptions`), and each field records where kaldi-native-fbank keeps
-it, what ``torchaudio.compliance.kaldi`` calls it and which :class:`~kfront.frontend.config.FeatureConfig` field it
-sets. The ``"kaldi-fbank"`` / ``"kaldi-mfcc"`` conventions and :mod:`kfront.integrations.kaldi` read them from here.
-
-Dither is off by default (Kaldi's default is 1.0, kaldi-native-fbank's 3e-5): kfront's features are
-deterministic, as icefall and sherpa compute them at inference, and any other value is refused.
-"""
+"""Kaldi's feature options in one place: their names, their defaults (dither: 0, for deterministic features),
+the sizes derived from them, and the other spellings of each (kaldi-native-fbank's fields,
+``torchaudio.compliance.kaldi``'s arguments, the :class:`~kfront.frontend.config.FeatureConfig` field it sets)."""
 import dataclasses
 import math
 import struct

@@ -1,15 +1,4 @@
-"""Chunked feature extraction that reproduces the offline frames (to float rounding).
-
-With ``center=True`` the offline front-end pads ``n_fft // 2`` samples at both ends (reflected or zeros). With
-reflection the start is known once ``n_fft // 2 + 1`` samples have arrived; the end only when the caller says the
-stream is over, so the last frames (those that reach into the right padding) come from
-:meth:`StreamingFrontend.flush`. Kaldi's snip-edges framing needs no padding. Conventions with a stage that needs
-the whole utterance (a dynamic-range floor, deltas, a dropped last frame, Kaldi's mirrored edges) cannot be
-streamed frame by frame, and :meth:`FrontendBase.stream` says so.
-Between the two, every frame is emitted as soon as its last sample has arrived, and computed by the same
-``features_from_padded`` the offline call uses, so the frames are the same up to the last bit a BLAS may round
-differently for a matmul of fewer rows.
-"""
+"""Chunked feature extraction that reproduces the offline frames (to float rounding)."""
 import torch
 
 from . import functional as F
@@ -19,11 +8,10 @@ from ._checks import check_num_samples, check_samples
 class StreamingFrontend:
     """Feed a front-end's input chunk by chunk; :meth:`push` returns the frames completed so far.
 
-    Works with every front-end of this package (``KaleidoFrontend``, ``MFCC``, ``Fbank``, frozen ones). All
-    chunks of a stream share their leading shape ``(...)``; any chunk size works, including 1 sample.
+    All chunks of a stream share their leading shape ``(...)``; any chunk size works, including 1 sample.
 
     Args:
-        frontend: the front-end module (its current parameters are used at every call).
+        frontend: any front-end of this package (its current parameters are used at every call).
 
     Example:
         >>> stream = frontend.stream()
@@ -37,6 +25,10 @@ class StreamingFrontend:
         if stages:
             raise ValueError(f"this front-end cannot be streamed: {', '.join(stages)} need(s) the whole utterance; "
                              "compute the features offline with forward()")
+        # With centring, the left padding is known once n_fft // 2 + 1 samples have arrived (reflection), the right
+        # one only at flush(). Between the two, every frame is emitted as soon as its last sample has arrived and
+        # computed by the same features_from_padded the offline call uses: the same frames up to the last bit a
+        # BLAS may round differently for a matmul of fewer rows.
         self.frontend = frontend
         cfg = frontend.config
         self._pad = cfg.n_fft // 2 if cfg.framing == "stft" and cfg.center else 0

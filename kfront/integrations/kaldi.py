@@ -1,12 +1,6 @@
-"""Kaldi fbank and MFCC (k2, icefall, lhotse, sherpa, kaldifeat, WeNet) from a K-matrix front-end.
-
-:class:`KaldiFbank` and :class:`KaldiMfcc` take Kaldi's options by Kaldi's names (the fields of
-:class:`~kfront.frontend.kaldi_options.KaldiFbankOptions` / ``KaldiMfccOptions``), are called as kaldifeat and
-``torchaudio.compliance.kaldi`` are called, and also as an on-the-fly feature layer (a padded batch and its
-lengths). At initialisation they compute Kaldi's features exactly (the ``"kaldi-fbank"`` / ``"kaldi-mfcc"``
-conventions). ``docs/integrations.md`` explains the two scales of the samples (``sample_format``) and what differs
-from the packages.
-"""
+"""Kaldi fbank and MFCC (k2, icefall, lhotse, sherpa, kaldifeat, WeNet) from a K-matrix front-end, with Kaldi's
+option names, called as kaldifeat is; ``docs/integrations.md`` explains ``sample_format`` and what differs from the
+packages."""
 import dataclasses
 import inspect
 import math
@@ -30,12 +24,7 @@ _COMPLIANCE_DEFAULTS = {"energy_floor": 1.0, "use_energy": False}
 
 
 def kaldi_feature_args(output: str, **options) -> dict:
-    """The :class:`~kfront.frontend.config.FeatureConfig` overrides of Kaldi's ``options`` for ``output``.
-
-    Example:
-        >>> kaldi_feature_args("fbank", num_mel_bins=80, snip_edges=False, high_freq=-400.0)["f_max"]
-        -400.0
-    """
+    """The :class:`~kfront.frontend.config.FeatureConfig` overrides of Kaldi's ``options`` for ``output``."""
     return OPTIONS[output].from_kwargs(**options).feature_args()
 
 
@@ -64,7 +53,7 @@ class _KaldiFeatures(nn.Module):
 
     def __init__(self, *, sample_format: str | None = None, input_scale: float = 1.0, check_scale: bool = True,
                  learnable: bool = True, learn=("kmatrix",), dtype: torch.dtype | None = None, **kwargs):
-        """Build the front-end from Kaldi's options; every argument is described in the class docstring."""
+        """Build the front-end from Kaldi's options (see the class docstring)."""
         super().__init__()
         if sample_format not in SAMPLE_FORMATS:
             raise ValueError(f"sample_format must be 'float' (audio in [-1, 1]: icefall, lhotse, kaldifeat, "
@@ -86,12 +75,7 @@ class _KaldiFeatures(nn.Module):
     @classmethod
     def from_options(cls, opts, **kwargs):
         """Build from a kaldi-native-fbank or kaldifeat ``FbankOptions`` / ``MfccOptions`` object (read by field
-        name); ``kwargs``: this class's own arguments (``sample_format``, ...).
-
-        Example:
-            >>> opts = knf.FbankOptions(); opts.frame_opts.dither = 0; opts.mel_opts.num_bins = 80
-            >>> fbank = KaldiFbank.from_options(opts, sample_format="float")
-        """
+        name); ``kwargs``: this class's own arguments (``sample_format``, ...)."""
         for flag in ("is_librosa", "htk_mode", "floor_to_int_bin"):  # kaldi-native-fbank's non-Kaldi mel banks
             if getattr(opts.mel_opts, flag, False):
                 raise ValueError(f"mel_opts.{flag}=True is not Kaldi's filterbank and is not supported")
@@ -104,12 +88,7 @@ class _KaldiFeatures(nn.Module):
     @classmethod
     def from_compliance(cls, **kwargs):
         """Build from ``torchaudio.compliance.kaldi.fbank`` / ``mfcc`` keyword arguments, with torchaudio's
-        defaults (``energy_floor=1.0``, ``use_energy=False``); other ``kwargs`` are this class's own.
-
-        Example:
-            >>> wenet = KaldiFbank.from_compliance(num_mel_bins=80, frame_length=25, frame_shift=10, dither=0.0,
-            ...                                    energy_floor=0.0, sample_frequency=16000, sample_format="int16")
-        """
+        defaults (``energy_floor=1.0``, ``use_energy=False``); other ``kwargs`` are this class's own."""
         options = dict(_COMPLIANCE_DEFAULTS)
         for name, allowed in _COMPLIANCE_FIXED.items():
             if name in kwargs and kwargs.pop(name) not in allowed:
@@ -132,25 +111,20 @@ class _KaldiFeatures(nn.Module):
         return self.n_features
 
     def num_frames(self, n_samples):
-        """Kaldi's ``NumFrames`` for ``n_samples`` (an int or an integer tensor): ``1 + (n - frame) // shift``
-        (0 when shorter than a frame) with ``snip_edges=True``, ``(n + shift // 2) // shift`` without."""
+        """Kaldi's ``NumFrames`` for ``n_samples`` (an int or an integer tensor)."""
         return self.frontend.num_frames(n_samples)
 
     def forward(self, waveform, lengths: torch.Tensor | None = None, sample_rate: int | None = None):
         """
         Args:
-            waveform (Tensor or list of Tensor): ``(time,)``; ``(batch, time)`` (a padded batch); or, as kaldifeat
-                takes them, a list of ``(time_i,)`` waveforms. Float samples on the ``sample_format`` scale (after
-                ``input_scale``), or ``int16`` PCM.
-            lengths (LongTensor, optional): ``(batch,)`` valid samples of each item of a ``(batch, time)``
-                waveform (absolute counts). (Default: ``None``)
+            waveform (Tensor or list of Tensor): ``(time,)``, a padded batch ``(batch, time)`` or a list of
+                ``(time_i,)``: float samples on the ``sample_format`` scale (after ``input_scale``), or int16 PCM.
+            lengths (LongTensor, optional): ``(batch,)`` valid samples of a padded batch. (Default: ``None``)
             sample_rate (int, optional): rate of the audio, checked against ``samp_freq``. (Default: ``None``)
 
         Returns:
-            ``(frames, n_features)`` for ``(time,)``; ``(batch, frames, n_features)`` for ``(batch, time)``, with
-            ``lengths`` the tuple ``(features, frame_counts)``, ``frame_counts`` ``(batch,)`` from Kaldi's
-            ``NumFrames`` (each item's frames equal the item's own features; the frames past its count are
-            padding); for a list, a list of ``(frames_i, n_features)``.
+            ``(frames, n_features)``, ``(batch, frames, n_features)`` (with ``lengths``, and the frame counts
+            ``(batch,)``), or a list of ``(frames_i, n_features)``.
         """
         if isinstance(waveform, (list, tuple)):
             if lengths is not None:
@@ -194,9 +168,8 @@ class _KaldiFeatures(nn.Module):
             raise ValueError(f"{name} is empty: shape {tuple(waveform.shape)}")
 
     def _scaled(self, waveform: torch.Tensor) -> torch.Tensor:
-        """The samples the features are computed on: int16 PCM brought to ``sample_format``'s scale (it has only
-        one scale, so ``input_scale``, which says what scale float samples are on, does not apply to it), float
-        samples multiplied by ``input_scale``, and the scale checked."""
+        """The samples the features are computed on, on ``sample_format``'s scale, checked."""
+        # int16 PCM has one scale, so input_scale (the scale of float samples) does not apply to it
         if waveform.dtype == torch.int16:
             if self.sample_format == "int16":
                 return waveform  # the front-end reads int16 as it is
@@ -237,15 +210,9 @@ class KaldiFbank(_KaldiFeatures):
             lhotse, kaldifeat) or ``"int16"`` (int16-range samples: Kaldi, WeNet). No default.
         samp_freq, frame_length_ms, ..., use_power: Kaldi's options, the fields of
             :class:`~kfront.frontend.kaldi_options.KaldiFbankOptions`, with Kaldi's defaults (``dither`` 0).
-        input_scale (float): multiplies float samples first (32768: [-1, 1] audio into int16-range features).
-            (Default: ``1.0``)
+        input_scale (float): multiplies float samples first (32768: [-1, 1] audio, int16 scale). (Default: ``1.0``)
         check_scale (bool): refuse audio plainly on the other scale than ``sample_format``. (Default: ``True``)
-        learnable (bool): a :class:`~kfront.KaleidoFrontend`, or its fixed twin :class:`~kfront.Fbank`.
-            (Default: ``True``)
-        learn (str or tuple): stages that train, as for :class:`~kfront.KaleidoFrontend`. (Default:
-            ``("kmatrix",)``)
-        dtype (torch.dtype, optional): ``torch.float32`` or ``torch.float64``. (Default: the default dtype)
-        **frontend_args: other :class:`~kfront.KaleidoFrontend` arguments (``kmatrix_width``, ``real_input``, ...).
+        learnable, learn, dtype, **frontend_args: as :func:`~kfront.frontend.frontend_for`.
 
     Example:
         >>> fbank = KaldiFbank.icefall()  # 80 bins, snip_edges=False, high_freq=-400, audio in [-1, 1]
@@ -269,17 +236,11 @@ class KaldiFbank(_KaldiFeatures):
 @_signature_with_options
 class KaldiMfcc(_KaldiFeatures):
     """Kaldi's MFCC (``compute-mfcc-feats``, kaldifeat, kaldi-native-fbank) with a learnable K-matrix: exact at
-    initialisation, called as kaldifeat / ``torchaudio.compliance.kaldi.mfcc``.
-
-    Args:
-        samp_freq, ..., cepstral_lifter: Kaldi's options, the fields of
-            :class:`~kfront.frontend.kaldi_options.KaldiMfccOptions` (``use_energy`` defaults to ``True``:
-            the log energy replaces c0).
-        others: as :class:`KaldiFbank`.
+    initialisation. Arguments as :class:`KaldiFbank`, Kaldi's options those of
+    :class:`~kfront.frontend.kaldi_options.KaldiMfccOptions` (``use_energy=True``: the log energy replaces c0).
 
     Example:
-        >>> mfcc = KaldiMfcc(sample_format="int16")  # Kaldi's 13 MFCCs of int16-range audio
-        >>> feats = mfcc(pcm)  # (frames, 13) for an int16 tensor (time,)
+        >>> feats = KaldiMfcc(sample_format="int16")(pcm)  # (frames, 13) for an int16 tensor (time,)
     """
 
     OPTIONS = KaldiMfccOptions

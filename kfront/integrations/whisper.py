@@ -1,30 +1,6 @@
-"""Whisper's ``input_features`` from a learnable front-end, for ``transformers`` Whisper models.
-
-:class:`WhisperFrontend` takes raw 16 kHz audio the way ``transformers.WhisperFeatureExtractor`` takes it (a list
-of waveforms of any lengths, or a padded batch with its lengths), pads it to 30 s or to the longest item, truncates
-longer audio as the extractor does, and returns the ``(batch, n_mels, 3000)`` log-mel features that
-``WhisperModel`` / ``WhisperForConditionalGeneration`` take as ``input_features``. The features come from a
-:class:`~kfront.KaleidoFrontend` with ``convention="whisper"``, so they equal the extractor's at initialisation and
-the K-matrix trains with the model; ``learnable=False`` holds the fixed twin instead. ``transformers`` is not
-imported.
-
-What the extractor does, and this module with it:
-
-- every item is truncated to ``chunk_length`` seconds (``truncation=True``, the extractor's default), zero-padded
-  to 30 s (``padding="max_length"``, its default) or to the longest item (``padding="longest"``);
-- the features of each item are those of its padded signal: the dynamic-range floor (max - 8) takes the maximum
-  over that item's ``(n_mels, frames)``, padding included, never over the batch;
-- ``do_normalize=True`` scales each item's valid samples to zero mean and unit variance (``(x - mean) /
-  sqrt(var + 1e-7)``) before padding them with zeros (``WhisperFeatureExtractor.zero_mean_unit_var_norm``);
-- the attention mask marks frame ``t`` valid when sample ``t * hop_length`` is (the extractor's
-  ``attention_mask[:, ::hop_length]``), one entry per feature frame;
-- NumPy arrays, lists of numbers and lists of either are taken as the extractor takes them.
-
-Where it differs: integer PCM (int16, int32) is divided by its full scale, where the extractor casts it to float
-as it is (features of int16-range audio, which no Whisper model was trained on); and float audio that peaks
-above 8 (int16-range samples) is refused by name, the check the Kaldi adapter makes, unless ``do_normalize``
-(which removes the scale) or ``check_scale=False``.
-"""
+"""Whisper's ``input_features`` from a learnable front-end, for ``transformers`` Whisper models: audio taken, padded
+and truncated as ``WhisperFeatureExtractor`` does (``docs/integrations.md`` says where it differs), the
+extractor's features at initialisation. ``transformers`` is not imported."""
 import itertools
 
 import numpy as np
@@ -46,35 +22,27 @@ class WhisperFrontend(nn.Module):
 
     Args:
         n_mels (int): mel bins, the model's ``num_mel_bins``: 80, or 128 for large-v3. (Default: ``80``)
-        learnable (bool): hold a :class:`~kfront.KaleidoFrontend` (``True``) or its fixed twin,
-            ``make_frontend("fbank", convention="whisper")``. (Default: ``True``)
-        chunk_length (int): seconds the encoder takes (the extractor's ``chunk_length``). (Default: ``30``)
-        padding (str): ``"max_length"`` (pad to ``chunk_length`` seconds: what a Whisper encoder takes) or
-            ``"longest"`` (pad to the longest item). (Default: ``"max_length"``)
-        truncation (bool): cut items longer than ``chunk_length`` seconds, as the extractor does by default; with
-            ``False`` such an item is an error under ``padding="max_length"``. (Default: ``True``)
-        do_normalize (bool): zero-mean, unit-variance audio per item, as the extractor's ``do_normalize``.
-            (Default: ``False``)
-        return_attention_mask (bool): :meth:`forward` returns ``(input_features, attention_mask)``.
-            (Default: ``False``)
-        check_scale (bool): refuse float audio that peaks above 8, int16-range samples where Whisper reads
-            [-1, 1] (skipped with ``do_normalize``, which removes the scale). (Default: ``True``)
+        learnable (bool): a :class:`~kfront.KaleidoFrontend`, or its fixed twin. (Default: ``True``)
+        chunk_length (int): seconds the encoder takes. (Default: ``30``)
+        padding (str): ``"max_length"`` (to ``chunk_length`` seconds) or ``"longest"``. (Default: ``"max_length"``)
+        truncation (bool): cut items longer than ``chunk_length`` seconds. (Default: ``True``)
+        do_normalize (bool): zero-mean, unit-variance audio per item. (Default: ``False``)
+        return_attention_mask (bool): also return the attention mask. (Default: ``False``)
+        check_scale (bool): refuse float audio that peaks above 8 (int16-range samples). (Default: ``True``)
         dtype (torch.dtype, optional): ``torch.float32`` or ``torch.float64``. (Default: the default dtype)
-        **frontend_args: for the front-end: :class:`~kfront.KaleidoFrontend`'s arguments (``learn``,
-            ``kmatrix_width``, ...) and overrides of the ``"whisper"`` convention (``n_fft``, ``hop_length``, ...).
+        **frontend_args: ``learn``, :class:`~kfront.KaleidoFrontend`'s arguments and the convention's overrides.
 
     Example:
         >>> frontend = WhisperFrontend(n_mels=80)
         >>> input_features = frontend([torch.randn(16000), torch.randn(40000)])  # (2, 80, 3000)
-        >>> loss = model(input_features=input_features, labels=labels).loss  # a transformers Whisper model
-        >>> loss.backward()  # reaches frontend.frontend.kmatrix.twiddle
+        >>> model(input_features=input_features, labels=labels).loss.backward()  # reaches the K-matrix
     """
 
     def __init__(self, n_mels: int = 80, *, learnable: bool = True, chunk_length: int = 30,
                  padding: str = "max_length", truncation: bool = True, do_normalize: bool = False,
                  return_attention_mask: bool = False, check_scale: bool = True, dtype: torch.dtype | None = None,
                  **frontend_args):
-        """Build the front-end; every argument is described under Args in the class docstring."""
+        """Build the front-end (see the class docstring)."""
         super().__init__()
         if padding not in PADDINGS:
             raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
@@ -94,13 +62,8 @@ class WhisperFrontend(nn.Module):
 
     @classmethod
     def from_feature_extractor(cls, extractor, **kwargs) -> "WhisperFrontend":
-        """The front-end that computes what ``extractor`` (a ``transformers.WhisperFeatureExtractor``, read through
-        its attributes) computes; ``kwargs`` go to the constructor and take precedence.
-
-        Example:
-            >>> extractor = WhisperFeatureExtractor.from_pretrained(checkpoint)
-            >>> frontend = WhisperFrontend.from_feature_extractor(extractor, learnable=True)
-        """
+        """The front-end that computes what ``extractor`` (a ``WhisperFeatureExtractor``, read through its
+        attributes) computes; ``kwargs`` go to the constructor and take precedence."""
         dither = float(getattr(extractor, "dither", 0.0))
         if dither != 0.0:
             raise ValueError(f"the extractor dithers (dither={dither!r}); the front-end is deterministic: build it "
@@ -119,19 +82,15 @@ class WhisperFrontend(nn.Module):
                 return_attention_mask: bool | None = None):
         """
         Args:
-            waveform (Tensor, ndarray or list): 16 kHz audio, float in [-1, 1] or int16 / int32 PCM (divided by
-                its full scale): a tensor or NumPy array ``(time,)`` or a padded batch ``(batch, time)``; a list
-                of ``(time_i,)`` tensors, arrays or lists of numbers; or one list of numbers, as the extractor
-                takes them.
-            lengths (LongTensor, optional): ``(batch,)`` valid samples of each item of a padded batch (absolute
-                counts); samples past them are ignored. (Default: the whole ``time``)
-            sample_rate (int, optional): rate of ``waveform``; checked (Whisper is defined at 16 kHz).
-            return_attention_mask (bool, optional): overrides the constructor's setting.
+            waveform (Tensor, ndarray or list): 16 kHz audio, float in [-1, 1] or int16 / int32 PCM: ``(time,)``,
+                a padded batch ``(batch, time)``, or a list of ``(time_i,)`` waveforms (tensors, arrays, lists).
+            lengths (LongTensor, optional): ``(batch,)`` valid samples of a padded batch. (Default: all)
+            sample_rate (int, optional): rate of ``waveform``, checked. (Default: ``None``)
+            return_attention_mask (bool, optional): overrides the constructor's setting. (Default: ``None``)
 
         Returns:
-            Tensor: ``input_features`` ``(batch, n_mels, frames)``, ``frames = 3000`` with ``padding="max_length"``
-            (the padded length // ``hop_length`` with ``"longest"``); with the attention mask, the tuple
-            ``(input_features, attention_mask)``, the mask ``(batch, frames)`` int32 as the extractor returns it.
+            Tensor: ``(batch, n_mels, frames)`` (3000 frames with ``padding="max_length"``); with the attention
+            mask, ``(input_features, attention_mask)``, the mask ``(batch, frames)`` int32.
         """
         batch, lengths = self._batch(waveform, lengths)  # (batch, time), (batch,)
         batch = self._fit(batch, lengths)  # (batch, target)
@@ -237,17 +196,8 @@ class WhisperFrontend(nn.Module):
 
 
 def zero_mean_unit_var(batch: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """``(x - mean) / sqrt(var + 1e-7)`` over each item's first ``lengths`` samples, zeros after them.
-
-    ``WhisperFeatureExtractor.zero_mean_unit_var_norm`` (population variance), differentiable.
-
-    Args:
-        batch (Tensor): ``(batch, time)``, zero past each length.
-        lengths (LongTensor): ``(batch,)``, each in ``[1, time]``.
-
-    Returns:
-        Tensor: ``(batch, time)``.
-    """
+    """``WhisperFeatureExtractor.zero_mean_unit_var_norm``, differentiable: ``(x - mean) / sqrt(var + 1e-7)`` over
+    each item's first ``lengths`` samples ``(batch,)``, zeros after them; ``(batch, time) -> (batch, time)``."""
     valid = torch.arange(batch.shape[-1], device=batch.device) < lengths.unsqueeze(1)  # (batch, time)
     count = lengths.to(batch.dtype).unsqueeze(1)  # (batch, 1)
     mean = torch.where(valid, batch, 0.0).sum(-1, keepdim=True) / count
