@@ -221,8 +221,7 @@ class KaldiFbank(_KaldiFeatures):
 
     @classmethod
     def icefall(cls, **kwargs):
-        """icefall's / lhotse's fbank (kaldifeat in icefall's ``pretrained.py``, sherpa-onnx for icefall models):
-        ``num_mel_bins=80, snip_edges=False, high_freq=-400``, audio in [-1, 1]; ``kwargs`` override."""
+        """icefall's / lhotse's fbank: ``num_mel_bins=80, snip_edges=False, high_freq=-400``, audio in [-1, 1]."""
         return cls(**{"num_mel_bins": 80, "snip_edges": False, "high_freq": -400.0, "sample_format": "float",
                       **kwargs})
 

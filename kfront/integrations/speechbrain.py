@@ -1,5 +1,5 @@
-"""SpeechBrain's ``Fbank`` and ``MFCC`` computed by a kfront front-end (SpeechBrain's arguments and layout, its
-features at initialisation), usable from HyperPyYAML as ``!new:kfront.integrations.speechbrain.Fbank``."""
+"""SpeechBrain's ``Fbank`` and ``MFCC`` (its names, arguments and layout; not :class:`kfront.Fbank`, kfront's own)
+computed by a kfront front-end, usable from HyperPyYAML as ``!new:kfront.integrations.speechbrain.Fbank``."""
 import torch
 from torch import nn
 

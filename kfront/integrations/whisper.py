@@ -141,8 +141,7 @@ class WhisperFrontend(nn.Module):
         return waveform.to(dtype), lengths.to(device=waveform.device, dtype=torch.long)
 
     def _as_samples(self, item, name: str) -> torch.Tensor:
-        """One input as a tensor of float samples: NumPy arrays and lists of numbers converted (onto the
-        front-end's device), integer PCM divided by its full scale, anything else refused by name."""
+        """One input as a tensor of float samples on the front-end's device (integer PCM: over its full scale)."""
         if isinstance(item, np.ndarray) or _is_waveform_list(item):
             # a copy: read-only arrays (memory-mapped files) are fine; a list of numbers is float, as the extractor's
             array = np.array(item, dtype=np.float64 if isinstance(item, (list, tuple)) else None)
@@ -206,7 +205,6 @@ def zero_mean_unit_var(batch: torch.Tensor, lengths: torch.Tensor) -> torch.Tens
 
 
 def _is_waveform_list(value) -> bool:
-    """A list (or tuple) of numbers is one waveform, as ``WhisperFeatureExtractor`` reads it; a list of tensors,
-    arrays or lists is a batch."""
+    """Whether ``value`` is one waveform given as a list of numbers (a list of tensors or lists is a batch)."""
     return isinstance(value, (list, tuple)) and len(value) > 0 and isinstance(value[0], (int, float, np.number)) \
         and not isinstance(value[0], bool)
