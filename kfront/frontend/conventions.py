@@ -58,8 +58,8 @@ class Convention:
         """``hop_length`` at ``sample_rate`` where not given (``None``: ``win_length // 2``)."""
         return self._default("hop_length")
 
-    def padded_window_size(self, win_length: int | None) -> int:
-        """``n_fft`` for frames of ``win_length`` samples where not given."""
+    def padded_window_size(self, sample_rate: int, win_length: int | None) -> int:
+        """``n_fft`` at ``sample_rate`` for frames of ``win_length`` samples where not given."""
         return self._default("n_fft")
 
     def high_freq(self, sample_rate: int, f_max) -> float:
@@ -88,7 +88,7 @@ class Convention:
             raise ValueError(f"convention {self.name!r} is defined at sample_rate {self.sample_rates}, got "
                              f"sample_rate={sample_rate!r}; resample the audio (e.g. torchaudio.functional.resample)")
         win_length = overrides["win_length"] if "win_length" in overrides else self.window_size(sample_rate)
-        n_fft = overrides["n_fft"] if "n_fft" in overrides else self.padded_window_size(win_length)
+        n_fft = overrides["n_fft"] if "n_fft" in overrides else self.padded_window_size(sample_rate, win_length)
         win_length = n_fft if win_length is None else win_length
         hop_length = overrides["hop_length"] if "hop_length" in overrides else self.window_shift(sample_rate)
         values.update(win_length=win_length, n_fft=n_fft,
@@ -141,8 +141,8 @@ class KaldiConvention(Convention):
     def window_shift(self, sample_rate: int) -> int:
         return self.options.at(sample_rate).window_shift()
 
-    def padded_window_size(self, win_length: int | None) -> int:
-        return self.options.padded_window_size(win_length)
+    def padded_window_size(self, sample_rate: int, win_length: int | None) -> int:
+        return self.options.at(sample_rate).padded_window_size(win_length)
 
     def high_freq(self, sample_rate: int, f_max) -> float:
         """Kaldi's ``high_freq``: ``f_max <= 0`` is an offset from the Nyquist frequency."""

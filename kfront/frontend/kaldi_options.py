@@ -67,12 +67,6 @@ class KaldiOptions:
                    "htk_compat": (False, "reorder the features yourself (HTK puts the energy last)")}
 
     # --- derived sizes (kaldifeat's FrameExtractionOptions) -----------------------------------------------------
-    @property
-    def sample_rate(self) -> int:
-        if float(self.samp_freq) != int(self.samp_freq) or self.samp_freq <= 0:
-            raise ValueError(f"samp_freq must be a positive whole number of Hz, got {self.samp_freq!r}")
-        return int(self.samp_freq)
-
     def window_size(self) -> int:
         """Samples in a frame."""
         return kaldi_samples(self.samp_freq, self.frame_length_ms)
@@ -104,7 +98,7 @@ class KaldiOptions:
         window = WINDOW_TYPES[self.window_type]
         if self.window_type == "blackman" and self.blackman_coeff != 0.42:
             window = kaldi_blackman(win_length, self.blackman_coeff)  # torch.blackman_window is the 0.42 one
-        return dict(sample_rate=self.sample_rate, win_length=win_length, hop_length=self.window_shift(),
+        return dict(sample_rate=int(self.samp_freq), win_length=win_length, hop_length=self.window_shift(),
                     n_fft=self.padded_window_size(), snip_edges=bool(self.snip_edges),
                     preemphasis=float(self.preemph_coeff), remove_dc_offset=bool(self.remove_dc_offset),
                     window=window, n_mels=int(self.num_mel_bins), f_min=float(self.low_freq),
@@ -116,7 +110,8 @@ class KaldiOptions:
 
     def check(self) -> None:
         """Raise ``ValueError`` naming an option kfront cannot compute or a size it cannot use."""
-        self.sample_rate  # noqa: B018 (checks samp_freq)
+        if float(self.samp_freq) != int(self.samp_freq) or self.samp_freq <= 0:
+            raise ValueError(f"samp_freq must be a positive whole number of Hz, got {self.samp_freq!r}")
         for name, (supported, hint) in self.UNSUPPORTED.items():
             value = getattr(self, name)
             if value != supported:
