@@ -42,7 +42,7 @@ def torchaudio_reference(output: str, dtype: torch.dtype):
 @pytest.mark.parametrize("real_input", ["complex", "packed"])
 def test_n_fft_400_equals_torchaudio_at_init(output, dtype, tol, real_input, speech):
     fe = KaleidoFrontend(output=output, real_input=real_input, dtype=dtype, **KW)
-    assert fe.kmatrix.construction == "bluestein" and fe.n_freqs == 201
+    assert fe.kmatrix.construction == "bluestein" and fe.config.n_freqs == 201
     reference = torchaudio_reference(output, dtype)
     for x in [noise(2, 8000, dtype=dtype)] + [w.to(dtype) for w in speech[:2]]:
         want, got = reference(x), fe(x)

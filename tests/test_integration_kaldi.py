@@ -232,7 +232,7 @@ def test_400_point_transform_fixed_and_learnable():
     want = knf_run(knf_options(round_to_power_of_two=False), wave)
     for learnable in (False, True):
         fe = KaldiFbank(sample_format="float", round_to_power_of_two=False, learnable=learnable)
-        assert fe.frontend.n_fft == 400 and rel_err(fe(wave), want) <= 1e-4
+        assert fe.frontend.config.n_fft == 400 and rel_err(fe(wave), want) <= 1e-4
 
 
 # (sample_format, input_scale): the default of each format and the preset that converts the other scale

@@ -25,7 +25,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import torch
 import torch.nn.functional as F
@@ -98,7 +98,7 @@ def _sync(device: torch.device) -> float:
 
 
 def _train_step(model, ddp, batch, vocab, optimizer, grad_clip, device, split: bool,
-                anchor: Optional[InitAnchor] = None):
+                anchor: InitAnchor | None = None):
     """One optimiser step. Returns (CTC loss, seconds in the front-end, seconds in total).
 
     With ``split``, the front-end's forward and backward are run (and timed) apart from the rest: the features
@@ -134,8 +134,8 @@ def _train_step(model, ddp, batch, vocab, optimizer, grad_clip, device, split: b
     return float(loss.detach()), fe_seconds, _sync(device) - t0
 
 
-def train(cfg: Config, exp_dir, resume: bool = False, crash_after_steps: Optional[int] = None,
-          progress: Optional[bool] = None) -> Dict[str, Any]:
+def train(cfg: Config, exp_dir, resume: bool = False, crash_after_steps: int | None = None,
+          progress: bool | None = None) -> Dict[str, Any]:
     """Train (or resume training) one experiment; see the module docstring for what it writes.
 
     Args:
@@ -176,7 +176,7 @@ class _Run:
     n_train: int
     n_dev: int
     frontend_params: int
-    anchor: Optional[InitAnchor]  # L2-SP toward the front-end's starting values, or None
+    anchor: InitAnchor | None  # L2-SP toward the front-end's starting values, or None
 
 
 @dataclass
@@ -189,7 +189,7 @@ class _State:
     history: List[Dict[str, Any]] = field(default_factory=list)
 
 
-def _train(cfg: Config, exp_dir: Path, resume: bool, crash_after_steps: Optional[int], progress: Optional[bool],
+def _train(cfg: Config, exp_dir: Path, resume: bool, crash_after_steps: int | None, progress: bool | None,
            info: DistInfo) -> Dict[str, Any]:
     """Start afresh or restore ``last.pt``; then, epoch by epoch: train, evaluate on dev, save, report."""
     ckpt = _checkpoint_to_resume(exp_dir, cfg, resume, info.device)
@@ -228,7 +228,7 @@ def _train(cfg: Config, exp_dir: Path, resume: bool, crash_after_steps: Optional
     return _summary(state, run, cfg, info) if state.history else {}
 
 
-def _checkpoint_to_resume(exp_dir: Path, cfg: Config, resume: bool, device: torch.device) -> Optional[Dict]:
+def _checkpoint_to_resume(exp_dir: Path, cfg: Config, resume: bool, device: torch.device) -> Dict | None:
     """``last.pt`` when there is one to resume (checked against ``cfg``), ``None`` for a fresh start."""
     last_path = exp_dir / "last.pt"
     if not last_path.is_file():
@@ -298,8 +298,8 @@ def _restore(run: _Run, ckpt: Dict[str, Any], exp_dir: Path, info: DistInfo) -> 
     return state
 
 
-def _train_epoch(run: _Run, ddp, epoch: int, cfg: Config, info: DistInfo, progress: Optional[bool], steps: int,
-                 crash_after_steps: Optional[int]):
+def _train_epoch(run: _Run, ddp, epoch: int, cfg: Config, info: DistInfo, progress: bool | None, steps: int,
+                 crash_after_steps: int | None):
     """One pass over the training set. Returns (mean loss, front-end share of step time, steps of this call)."""
     run.sampler.set_epoch(epoch)
     n_batches = len(run.sampler)

@@ -1,13 +1,10 @@
 """A state dict loaded into a front-end built with other settings: say which settings differ.
-
-torch reports such a load as a size mismatch of tensors (``kmatrix.twiddle: copying a param with shape [1, 2, 10,
-512, 2, 2]``), with ``strict=False`` too, which leaves the user to work out that ``n_fft`` was 1024 and not 512.
-So ``state_dict()`` records the settings that shape a front-end's tensors in the state dict's metadata (where
-torch keeps each module's version, ``state_dict._metadata[prefix]``; it travels with ``torch.save``), and a load
-pre-hook compares the incoming tensors' shapes with the module's before torch does, raising ``ValueError`` that
-names the settings that differ. A state dict without the metadata (rebuilt as a plain ``dict``, read from
-another format) still gets the tensors and the settings each one follows.
 """
+# torch reports such a load as a size mismatch of tensors, with strict=False too, which leaves the user to work out
+# that n_fft was 1024 and not 512. So state_dict() records the settings that shape a front-end's tensors in the
+# state dict's metadata (state_dict._metadata[prefix], which travels with torch.save), and a load pre-hook compares
+# the incoming tensors' shapes with the module's before torch does, raising a ValueError that names the settings
+# that differ. A state dict without the metadata still gets the tensors and the settings each one follows.
 import dataclasses
 
 import torch

@@ -4,6 +4,8 @@ import math
 import torch
 from torch import nn
 
+from .config import nyquist
+
 
 @torch.no_grad()
 def frequency_response(frontend, n_points: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
@@ -22,9 +24,10 @@ def frequency_response(frontend, n_points: int = 1024) -> tuple[torch.Tensor, to
     """
     a = frontend.analysis_matrix().to(torch.complex128).cpu()  # (n_freqs, frame_length)
     fb = frontend.filterbank().detach().to(torch.float64).cpu()  # (n_freqs, n_mels)
-    freqs = torch.linspace(0.0, frontend.sample_rate / 2, n_points, dtype=torch.float64)
+    sample_rate = frontend.config.sample_rate
+    freqs = torch.linspace(0.0, nyquist(sample_rate), n_points, dtype=torch.float64)
     t = torch.arange(a.shape[-1], dtype=torch.float64)
-    phase = 2 * math.pi * freqs[:, None] * t[None, :] / frontend.sample_rate  # (n_points, frame_length)
+    phase = 2 * math.pi * freqs[:, None] * t[None, :] / sample_rate  # (n_points, frame_length)
     e = torch.polar(torch.ones_like(phase), phase)
     bins = ((e @ a.t()).abs().square() + (e.conj() @ a.t()).abs().square()) / 4  # (n_points, n_freqs)
     return freqs, (bins @ fb).t()  # (n_mels, n_points)

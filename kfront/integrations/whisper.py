@@ -1,37 +1,14 @@
-"""Whisper's ``input_features`` from a learnable front-end, for ``transformers`` Whisper models.
-
-:class:`WhisperFrontend` takes raw 16 kHz audio the way ``transformers.WhisperFeatureExtractor`` takes it (a list
-of waveforms of any lengths, or a padded batch with its lengths), pads it to 30 s or to the longest item, truncates
-longer audio as the extractor does, and returns the ``(batch, n_mels, 3000)`` log-mel features that
-``WhisperModel`` / ``WhisperForConditionalGeneration`` take as ``input_features``. The features come from a
-:class:`~kfront.KaleidoFrontend` with ``convention="whisper"``, so they equal the extractor's at initialisation and
-the K-matrix trains with the model; ``learnable=False`` holds the fixed twin instead. ``transformers`` is not
-imported.
-
-What the extractor does, and this module with it:
-
-- every item is truncated to ``chunk_length`` seconds (``truncation=True``, the extractor's default), zero-padded
-  to 30 s (``padding="max_length"``, its default) or to the longest item (``padding="longest"``);
-- the features of each item are those of its padded signal: the dynamic-range floor (max - 8) takes the maximum
-  over that item's ``(n_mels, frames)``, padding included, never over the batch;
-- ``do_normalize=True`` scales each item's valid samples to zero mean and unit variance (``(x - mean) /
-  sqrt(var + 1e-7)``) before padding them with zeros (``WhisperFeatureExtractor.zero_mean_unit_var_norm``);
-- the attention mask marks frame ``t`` valid when sample ``t * hop_length`` is (the extractor's
-  ``attention_mask[:, ::hop_length]``), one entry per feature frame;
-- NumPy arrays, lists of numbers and lists of either are taken as the extractor takes them.
-
-Where it differs: integer PCM (int16, int32) is divided by its full scale, where the extractor casts it to float
-as it is (features of int16-range audio, which no Whisper model was trained on); and float audio that peaks
-above 8 (int16-range samples) is refused by name, the check the Kaldi adapter makes, unless ``do_normalize``
-(which removes the scale) or ``check_scale=False``.
-"""
+"""Whisper's ``input_features`` from a learnable front-end, for ``transformers`` Whisper models: audio taken, padded
+and truncated as ``WhisperFeatureExtractor`` does (``docs/integrations.md`` says where it differs), the
+extractor's features at initialisation. ``transformers`` is not imported."""
 import itertools
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..frontend import KaleidoFrontend, check_sample_counts, make_frontend
+from ..frontend import check_sample_counts, frontend_for
+from ..frontend.conventions import WHISPER
 from ..frontend._checks import scale_mismatch
 
 PCM_FULL_SCALE = {torch.int16: 32768.0, torch.int32: 2.0 ** 31}  #: integer PCM -> float audio in [-1, 1]
@@ -45,35 +22,27 @@ class WhisperFrontend(nn.Module):
 
     Args:
         n_mels (int): mel bins, the model's ``num_mel_bins``: 80, or 128 for large-v3. (Default: ``80``)
-        learnable (bool): hold a :class:`~kfront.KaleidoFrontend` (``True``) or its fixed twin,
-            ``make_frontend("fbank", convention="whisper")``. (Default: ``True``)
-        chunk_length (int): seconds the encoder takes (the extractor's ``chunk_length``). (Default: ``30``)
-        padding (str): ``"max_length"`` (pad to ``chunk_length`` seconds: what a Whisper encoder takes) or
-            ``"longest"`` (pad to the longest item). (Default: ``"max_length"``)
-        truncation (bool): cut items longer than ``chunk_length`` seconds, as the extractor does by default; with
-            ``False`` such an item is an error under ``padding="max_length"``. (Default: ``True``)
-        do_normalize (bool): zero-mean, unit-variance audio per item, as the extractor's ``do_normalize``.
-            (Default: ``False``)
-        return_attention_mask (bool): :meth:`forward` returns ``(input_features, attention_mask)``.
-            (Default: ``False``)
-        check_scale (bool): refuse float audio that peaks above 8, int16-range samples where Whisper reads
-            [-1, 1] (skipped with ``do_normalize``, which removes the scale). (Default: ``True``)
+        learnable (bool): a :class:`~kfront.KaleidoFrontend`, or its fixed twin. (Default: ``True``)
+        chunk_length (int): seconds the encoder takes. (Default: ``30``)
+        padding (str): ``"max_length"`` (to ``chunk_length`` seconds) or ``"longest"``. (Default: ``"max_length"``)
+        truncation (bool): cut items longer than ``chunk_length`` seconds. (Default: ``True``)
+        do_normalize (bool): zero-mean, unit-variance audio per item. (Default: ``False``)
+        return_attention_mask (bool): also return the attention mask. (Default: ``False``)
+        check_scale (bool): refuse float audio that peaks above 8 (int16-range samples). (Default: ``True``)
         dtype (torch.dtype, optional): ``torch.float32`` or ``torch.float64``. (Default: the default dtype)
-        **frontend_args: for the front-end: :class:`~kfront.KaleidoFrontend`'s arguments (``learn``,
-            ``kmatrix_width``, ...) and overrides of the ``"whisper"`` convention (``n_fft``, ``hop_length``, ...).
+        **frontend_args: ``learn``, :class:`~kfront.KaleidoFrontend`'s arguments and the convention's overrides.
 
     Example:
         >>> frontend = WhisperFrontend(n_mels=80)
         >>> input_features = frontend([torch.randn(16000), torch.randn(40000)])  # (2, 80, 3000)
-        >>> loss = model(input_features=input_features, labels=labels).loss  # a transformers Whisper model
-        >>> loss.backward()  # reaches frontend.frontend.kmatrix.twiddle
+        >>> model(input_features=input_features, labels=labels).loss.backward()  # reaches the K-matrix
     """
 
     def __init__(self, n_mels: int = 80, *, learnable: bool = True, chunk_length: int = 30,
                  padding: str = "max_length", truncation: bool = True, do_normalize: bool = False,
                  return_attention_mask: bool = False, check_scale: bool = True, dtype: torch.dtype | None = None,
                  **frontend_args):
-        """Build the front-end; every argument is described under Args in the class docstring."""
+        """Build the front-end (see the class docstring)."""
         super().__init__()
         if padding not in PADDINGS:
             raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
@@ -83,27 +52,18 @@ class WhisperFrontend(nn.Module):
                             ("return_attention_mask", return_attention_mask), ("check_scale", check_scale)):
             if not isinstance(value, bool):
                 raise ValueError(f"{name} must be a bool, got {value!r}")
-        if learnable:
-            self.frontend = KaleidoFrontend(convention="whisper", n_mels=n_mels, dtype=dtype, **frontend_args)
-        else:
-            self.frontend = make_frontend("fbank", convention="whisper", n_mels=n_mels, dtype=dtype, **frontend_args)
+        self.frontend = frontend_for(WHISPER, learnable, dtype=dtype, n_mels=n_mels, **frontend_args)
         self.learnable, self.padding, self.truncation = learnable, padding, truncation
         self.do_normalize, self.return_attention_mask = do_normalize, return_attention_mask
-        self.check_scale = check_scale
-        self.n_mels, self.sample_rate = self.frontend.n_mels, self.frontend.sample_rate
-        self.hop_length, self.chunk_length = self.frontend.hop_length, chunk_length
-        self.n_samples = chunk_length * self.sample_rate  # 480000 at 30 s
-        self.nb_max_frames = self.n_samples // self.hop_length  # 3000: what the encoder takes
+        self.check_scale, self.chunk_length = check_scale, chunk_length
+        # the extractor's names: samples and frames of a chunk, 480000 and 3000 at 30 s
+        self.n_samples = chunk_length * self.frontend.config.sample_rate
+        self.nb_max_frames = self.n_samples // self.frontend.config.hop_length
 
     @classmethod
     def from_feature_extractor(cls, extractor, **kwargs) -> "WhisperFrontend":
-        """The front-end that computes what ``extractor`` (a ``transformers.WhisperFeatureExtractor``, read through
-        its attributes) computes; ``kwargs`` go to the constructor and take precedence.
-
-        Example:
-            >>> extractor = WhisperFeatureExtractor.from_pretrained(checkpoint)
-            >>> frontend = WhisperFrontend.from_feature_extractor(extractor, learnable=True)
-        """
+        """The front-end that computes what ``extractor`` (a ``WhisperFeatureExtractor``, read through its
+        attributes) computes; ``kwargs`` go to the constructor and take precedence."""
         dither = float(getattr(extractor, "dither", 0.0))
         if dither != 0.0:
             raise ValueError(f"the extractor dithers (dither={dither!r}); the front-end is deterministic: build it "
@@ -113,9 +73,8 @@ class WhisperFrontend(nn.Module):
                              "with silence, padding_value=0.0")
         if getattr(extractor, "padding_side", "right") != "right":
             raise ValueError(f"the extractor pads on the {extractor.padding_side!r}; Whisper pads on the 'right'")
-        settings = dict(n_mels=extractor.feature_size, sample_rate=extractor.sampling_rate, n_fft=extractor.n_fft,
-                        win_length=extractor.n_fft, hop_length=extractor.hop_length,
-                        chunk_length=extractor.chunk_length,
+        settings = WHISPER.rename(**{name: getattr(extractor, name) for name in WHISPER.option_names})
+        settings.update(win_length=extractor.n_fft, chunk_length=extractor.chunk_length,
                         return_attention_mask=bool(extractor.return_attention_mask))
         return cls(**{**settings, **kwargs})
 
@@ -123,19 +82,15 @@ class WhisperFrontend(nn.Module):
                 return_attention_mask: bool | None = None):
         """
         Args:
-            waveform (Tensor, ndarray or list): 16 kHz audio, float in [-1, 1] or int16 / int32 PCM (divided by
-                its full scale): a tensor or NumPy array ``(time,)`` or a padded batch ``(batch, time)``; a list
-                of ``(time_i,)`` tensors, arrays or lists of numbers; or one list of numbers, as the extractor
-                takes them.
-            lengths (LongTensor, optional): ``(batch,)`` valid samples of each item of a padded batch (absolute
-                counts); samples past them are ignored. (Default: the whole ``time``)
-            sample_rate (int, optional): rate of ``waveform``; checked (Whisper is defined at 16 kHz).
-            return_attention_mask (bool, optional): overrides the constructor's setting.
+            waveform (Tensor, ndarray or list): 16 kHz audio, float in [-1, 1] or int16 / int32 PCM: ``(time,)``,
+                a padded batch ``(batch, time)``, or a list of ``(time_i,)`` waveforms (tensors, arrays, lists).
+            lengths (LongTensor, optional): ``(batch,)`` valid samples of a padded batch. (Default: all)
+            sample_rate (int, optional): rate of ``waveform``, checked. (Default: ``None``)
+            return_attention_mask (bool, optional): overrides the constructor's setting. (Default: ``None``)
 
         Returns:
-            Tensor: ``input_features`` ``(batch, n_mels, frames)``, ``frames = 3000`` with ``padding="max_length"``
-            (the padded length // ``hop_length`` with ``"longest"``); with the attention mask, the tuple
-            ``(input_features, attention_mask)``, the mask ``(batch, frames)`` int32 as the extractor returns it.
+            Tensor: ``(batch, n_mels, frames)`` (3000 frames with ``padding="max_length"``); with the attention
+            mask, ``(input_features, attention_mask)``, the mask ``(batch, frames)`` int32.
         """
         batch, lengths = self._batch(waveform, lengths)  # (batch, time), (batch,)
         batch = self._fit(batch, lengths)  # (batch, target)
@@ -148,7 +103,7 @@ class WhisperFrontend(nn.Module):
         mask_wanted = self.return_attention_mask if return_attention_mask is None else return_attention_mask
         if not mask_wanted:
             return feats
-        starts = torch.arange(feats.shape[-1], device=lengths.device) * self.hop_length  # (frames,)
+        starts = torch.arange(feats.shape[-1], device=lengths.device) * self.frontend.config.hop_length  # (frames,)
         return feats, (starts < lengths.unsqueeze(1)).to(torch.int32)  # (batch, frames)
 
     def _batch(self, waveform, lengths):
@@ -186,8 +141,7 @@ class WhisperFrontend(nn.Module):
         return waveform.to(dtype), lengths.to(device=waveform.device, dtype=torch.long)
 
     def _as_samples(self, item, name: str) -> torch.Tensor:
-        """One input as a tensor of float samples: NumPy arrays and lists of numbers converted (onto the
-        front-end's device), integer PCM divided by its full scale, anything else refused by name."""
+        """One input as a tensor of float samples on the front-end's device (integer PCM: over its full scale)."""
         if isinstance(item, np.ndarray) or _is_waveform_list(item):
             # a copy: read-only arrays (memory-mapped files) are fine; a list of numbers is float, as the extractor's
             array = np.array(item, dtype=np.float64 if isinstance(item, (list, tuple)) else None)
@@ -235,23 +189,14 @@ class WhisperFrontend(nn.Module):
         return nn.functional.pad(batch, (0, target - batch.shape[-1]))  # (batch, target)
 
     def extra_repr(self) -> str:
-        return (f"n_mels={self.n_mels}, learnable={self.learnable}, chunk_length={self.chunk_length}, "
+        return (f"n_mels={self.frontend.config.n_mels}, learnable={self.learnable}, chunk_length={self.chunk_length}, "
                 f"padding={self.padding!r}, truncation={self.truncation}, do_normalize={self.do_normalize}, "
                 f"return_attention_mask={self.return_attention_mask}, check_scale={self.check_scale}")
 
 
 def zero_mean_unit_var(batch: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """``(x - mean) / sqrt(var + 1e-7)`` over each item's first ``lengths`` samples, zeros after them.
-
-    ``WhisperFeatureExtractor.zero_mean_unit_var_norm`` (population variance), differentiable.
-
-    Args:
-        batch (Tensor): ``(batch, time)``, zero past each length.
-        lengths (LongTensor): ``(batch,)``, each in ``[1, time]``.
-
-    Returns:
-        Tensor: ``(batch, time)``.
-    """
+    """``WhisperFeatureExtractor.zero_mean_unit_var_norm``, differentiable: ``(x - mean) / sqrt(var + 1e-7)`` over
+    each item's first ``lengths`` samples ``(batch,)``, zeros after them; ``(batch, time) -> (batch, time)``."""
     valid = torch.arange(batch.shape[-1], device=batch.device) < lengths.unsqueeze(1)  # (batch, time)
     count = lengths.to(batch.dtype).unsqueeze(1)  # (batch, 1)
     mean = torch.where(valid, batch, 0.0).sum(-1, keepdim=True) / count
@@ -260,7 +205,6 @@ def zero_mean_unit_var(batch: torch.Tensor, lengths: torch.Tensor) -> torch.Tens
 
 
 def _is_waveform_list(value) -> bool:
-    """A list (or tuple) of numbers is one waveform, as ``WhisperFeatureExtractor`` reads it; a list of tensors,
-    arrays or lists is a batch."""
+    """Whether ``value`` is one waveform given as a list of numbers (a list of tensors or lists is a batch)."""
     return isinstance(value, (list, tuple)) and len(value) > 0 and isinstance(value[0], (int, float, np.number)) \
         and not isinstance(value[0], bool)

@@ -16,7 +16,7 @@ import multiprocessing
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Optional, Union
+from typing import Dict
 
 import numpy as np
 
@@ -61,8 +61,8 @@ class CorpusSummary:
         return sum(self.seconds.values()) / 3600.0
 
 
-def render_utterance(root: Union[str, os.PathLike], utt: PlannedUtterance, sphere: bool = False,
-                     room: Optional[RoomResponse] = None) -> int:
+def render_utterance(root: str | os.PathLike, utt: PlannedUtterance, sphere: bool = False,
+                     room: RoomResponse | None = None) -> int:
     """Synthesise one utterance and write its four files.
 
     Call it in a process that has not synthesised anything before if the bytes must not depend on history.
@@ -144,7 +144,7 @@ def _settings(config: CorpusConfig) -> dict:
     return {"format_version": FORMAT_VERSION, **config.settings()}
 
 
-def _check_root(root: Path, settings: dict, plan: CorpusPlan) -> Optional[dict]:
+def _check_root(root: Path, settings: dict, plan: CorpusPlan) -> dict | None:
     """The manifest of a complete corpus made with ``settings`` at ``root``, or None if it must be written."""
     manifest = root / MANIFEST_NAME
     if manifest.exists():
@@ -186,7 +186,7 @@ def _simulate_rooms(pool, utterances, progress: bool) -> Dict[str, RoomResponse]
                               desc="simulating rooms")))
 
 
-def generate_corpus(root: Union[str, os.PathLike], config: Optional[CorpusConfig] = None, jobs: Optional[int] = None,
+def generate_corpus(root: str | os.PathLike, config: CorpusConfig | None = None, jobs: int | None = None,
                     progress: bool = True) -> CorpusSummary:
     """Generate the built-in corpus at ``root``, or do nothing if a complete one with the same settings is there.
 

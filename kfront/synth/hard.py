@@ -24,7 +24,7 @@ and the speed change is one polyphase resampling whose factor also moves every b
 
 import dataclasses
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Set, Tuple
+from typing import List, Sequence, Set, Tuple
 
 import numpy as np
 
@@ -164,7 +164,7 @@ def source_rate(sample_rate: int, speed: float) -> int:
 
 
 def room_and_babble(audio: np.ndarray, sample_rate: int, perturbation: Perturbation,
-                    response: Optional[RoomResponse], speech: slice, rng: np.random.Generator) -> np.ndarray:
+                    response: RoomResponse | None, speech: slice, rng: np.random.Generator) -> np.ndarray:
     """Put the speech into its room and add the babble, reverberated from the babble source.
 
     Args:

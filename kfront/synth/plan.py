@@ -17,7 +17,7 @@ import math
 import random
 import zlib
 from dataclasses import asdict, dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 import numpy as np
 
@@ -64,7 +64,7 @@ class CorpusConfig:
     seed: int = 0
     sphere: bool = False
     condition: str = CONDITIONS[0]
-    train_voices: Optional[int] = None
+    train_voices: int | None = None
 
     def __post_init__(self):
         for name in ("train_speakers", "dev_speakers", "core_test_speakers"):
@@ -130,7 +130,7 @@ class PlannedUtterance:
     utterance_id: str
     text: str
     seed: int
-    perturbation: Optional[Perturbation] = None
+    perturbation: Perturbation | None = None
 
     @property
     def stem(self) -> str:

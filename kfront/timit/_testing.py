@@ -6,7 +6,7 @@ relation to their labels; nothing here resembles speech.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import numpy as np
 
@@ -91,7 +91,7 @@ def write_fake_timit(root, upper: bool = True, audio: str = "sphere", utterances
     return {k: sorted(v) for k, v in expected.items()}
 
 
-def first_file(root, suffix: str, prefix: str = "si") -> Optional[Path]:
+def first_file(root, suffix: str, prefix: str = "si") -> Path | None:
     """The first file (sorted) under ``root`` whose name starts with ``prefix`` and ends with ``suffix``,
     case-insensitively (SI by default: SA utterances are in no split)."""
     for p in sorted(Path(root).rglob("*")):
