@@ -11,9 +11,10 @@ builds.
 """
 import os
 import threading
-import warnings
 
 import torch
+
+from .._warn import warn_user
 
 _MODES = ("auto", "compiled", "reference")
 _DISPATCH_KEYS = {"cpu": "CPU", "cuda": "CUDA"}  # device type -> the dispatch key its library registers
@@ -33,15 +34,10 @@ def _mode() -> str:
 
 
 def _summarize(exc: BaseException) -> str:
-    """One readable line for a build or load failure: for a compiler failure, its first error message."""
-    text = str(exc).strip()
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    if "Error building extension" in text:
-        errors = [ln for ln in lines if "error:" in ln]  # the compiler's own messages, not the command lines
-        detail = errors[0] if errors else lines[-1] if lines else ""
-        return (f"building the C++ extension failed: {detail[:400]} (python -m kfront.core --verbose shows the "
-                "full log)")
-    return f"{type(exc).__name__}: {lines[0][:400] if lines else ''}"
+    """One readable line for a build or load failure (the missing tool in words, or the compiler's first error)."""
+    from . import build
+
+    return build.describe_failure(exc)
 
 
 def has_kernel(op: str, device_type: str) -> bool:
@@ -108,8 +104,8 @@ def _use_compiled(device_type: str) -> bool:
                            f"unavailable: {reason}")
     if device_type not in _state["warned"]:
         _state["warned"].add(device_type)
-        warnings.warn(f"kfront: compiled butterfly op unavailable on {device_type}, using the pure-PyTorch "
-                      f"reference (same results, slower): {reason}", RuntimeWarning, stacklevel=5)
+        warn_user(f"kfront: compiled butterfly op unavailable on {device_type}, using the pure-PyTorch "
+                  f"reference (same results, slower): {reason}", RuntimeWarning)
     return False
 
 

@@ -7,7 +7,7 @@ from torch import nn
 
 from .bluestein import dft_butterfly_size, dft_construction
 from .constructions import INITS, check_dft_layout, default_permutation, dft_length, initial_state
-from .multiply import butterfly_multiply
+from .multiply import butterfly_multiply, check_increasing_stride
 from .permutation import is_power_of_2, next_power_of_2
 
 _PERMUTATIONS = ("auto", "bitrev", "none")
@@ -62,11 +62,13 @@ class Butterfly(nn.Module):
                  increasing_stride: bool = True, nblocks: int = 1, init: str = "randn", normalized: bool = False,
                  permutation: str = "auto", dtype: torch.dtype | None = None, device=None, *,
                  dft_size: int | None = None, size: int | None = None):
+        """Build the butterfly product; the arguments are described under Args in the class docstring."""
         super().__init__()
         if in_size < 1 or out_size < 1:
             raise ValueError(f"in_size and out_size must be >= 1, got in_size={in_size}, out_size={out_size}")
         if nblocks < 1:
             raise ValueError(f"nblocks must be >= 1, got {nblocks}")
+        check_increasing_stride(increasing_stride)
         if init not in INITS:
             raise ValueError(f"init must be one of {INITS}, got {init!r}")
         if permutation not in _PERMUTATIONS:
@@ -151,8 +153,15 @@ class Butterfly(nn.Module):
             raise ValueError(f"expected input of shape (..., {self.in_size}), got {tuple(x.shape)}")
         dtype = self.twiddle.dtype
         if x.dtype != dtype:
+            if not (x.is_floating_point() or x.is_complex()):
+                raise ValueError(f"x must be a floating-point or complex tensor, got dtype {x.dtype}; convert it "
+                                 f"(x.to({self.twiddle.real.dtype}))")
             if x.is_complex() and not self.complex:
                 raise ValueError(f"complex input {x.dtype} to a real butterfly ({dtype})")
+            if torch.finfo(x.dtype).bits > torch.finfo(dtype).bits:  # a cast would drop digits without a word
+                raise ValueError(f"x is {x.dtype} but the twiddles are {dtype}: build the module with "
+                                 f"dtype={x.real.dtype if x.is_complex() else x.dtype} to keep that precision, or "
+                                 f"cast x to {self.twiddle.real.dtype}")
             if x.dtype != self.twiddle.real.dtype:  # a real input of the twiddle's precision goes as it is
                 x = x.to(dtype)
         batch_shape = x.shape[:-1]

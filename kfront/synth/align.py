@@ -1,7 +1,7 @@
 """Phone and word segments (``.PHN`` / ``.WRD`` lines) from espeak-ng's events.
 
 Every boundary is the sample index of a PHONEME event (moved to the output rate by :func:`rescale`), or the ends of
-the file; nothing is estimated from the audio. See :mod:`kfront.corpus.phones` for what the labels mean.
+the file; nothing is estimated from the audio. See :mod:`kfront.synth.phones` for what the labels mean.
 """
 
 import math

@@ -1,15 +1,15 @@
-"""Command line of the built-in corpus generator (``python -m kfront.corpus``, ``recipes/timit/local/make_mini_timit.py``).
+"""Command line of the built-in corpus generator (``python -m kfront.synth``, ``recipes/timit/local/make_mini_timit.py``).
 
-    python -m kfront.corpus data/mini_timit                       # the standard corpus
-    python -m kfront.corpus --condition hard data/mini_timit_hard  # rooms, babble, telephone, speed, more voices
-    python -m kfront.corpus --condition hard --train-voices 4 data/mini_timit_hard4
+    python -m kfront.synth data/mini_timit                       # the standard corpus
+    python -m kfront.synth --condition hard data/mini_timit_hard  # rooms, babble, telephone, speed, more voices
+    python -m kfront.synth --condition hard --train-voices 4 data/mini_timit_hard4
 """
 
 import argparse
 import dataclasses
 import sys
 import time
-from typing import List, Optional
+from typing import List
 
 from .generate import MANIFEST_NAME, generate_corpus
 from .hard import CONDITIONS
@@ -24,7 +24,7 @@ _TINY_UTTERANCES = 2 + _TINY.sx_per_speaker + _TINY.si_per_speaker  # SA1, SA2, 
 _SIZES = ("train_speakers", "dev_speakers", "core_test_speakers", "sx_per_speaker", "si_per_speaker", "sx_readers")
 
 
-def build_parser(prog: Optional[str] = None) -> argparse.ArgumentParser:
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     """The argument parser, with help for every flag."""
     parser = argparse.ArgumentParser(
         prog=prog,
@@ -84,7 +84,7 @@ def config_from_args(args: argparse.Namespace) -> CorpusConfig:
                                train_voices=args.train_voices, **given)
 
 
-def main(argv: Optional[List[str]] = None, prog: Optional[str] = None) -> int:
+def main(argv: List[str] | None = None, prog: str | None = None) -> int:
     """Run the generator; returns the process exit status.
 
     Args:

@@ -5,7 +5,7 @@ Each utterance is synthesised, resampled to 16 kHz, passed through its speaker's
 so each utterance is made in a fresh child process forked from a clean server process: the bytes of an utterance
 then depend on the seed and the settings only, not on which worker made it or in which order.
 
-In the hard condition (:mod:`kfront.corpus.hard`) the resampling also changes the utterance's speed, its babble is
+In the hard condition (:mod:`kfront.synth.hard`) the resampling also changes the utterance's speed, its babble is
 synthesised in the same child after it, the speech and babble are put into the speaker's room before the channel,
 and telephone speakers' audio goes through the telephone line after it. The rooms are simulated once per speaker,
 in the same worker pool, before the utterances.
@@ -16,7 +16,7 @@ import multiprocessing
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Optional, Union
+from typing import Dict
 
 import numpy as np
 
@@ -25,7 +25,7 @@ from .align import phone_segments, rescale, word_segments
 from .channel import apply_channel, resample_to
 from .hard import room_and_babble, source_rate
 from .phones import language_of
-from .plan import SAMPLE_RATE, CorpusConfig, CorpusPlan, Utterance, plan_corpus
+from .plan import SAMPLE_RATE, CorpusConfig, CorpusPlan, PlannedUtterance, plan_corpus
 from .rooms import Room, RoomResponse, room_responses
 from .telephone import telephone_line
 from .writers import atomic_write, write_audio, write_segments, write_transcript
@@ -61,15 +61,15 @@ class CorpusSummary:
         return sum(self.seconds.values()) / 3600.0
 
 
-def render_utterance(root: Union[str, os.PathLike], utt: Utterance, sphere: bool = False,
-                     room: Optional[RoomResponse] = None) -> int:
+def render_utterance(root: str | os.PathLike, utt: PlannedUtterance, sphere: bool = False,
+                     room: RoomResponse | None = None) -> int:
     """Synthesise one utterance and write its four files.
 
     Call it in a process that has not synthesised anything before if the bytes must not depend on history.
 
     Args:
         root (str or os.PathLike): corpus root.
-        utt (Utterance): what to say, who says it and the seed.
+        utt (PlannedUtterance): what to say, who says it and the seed.
         sphere (bool, optional): NIST SPHERE audio instead of RIFF. (Default: ``False``)
         room (RoomResponse or None, optional): the speaker's simulated room, if it has one and it was simulated
             already. (Default: ``None``: simulated here when the speaker has a room)
@@ -144,7 +144,7 @@ def _settings(config: CorpusConfig) -> dict:
     return {"format_version": FORMAT_VERSION, **config.settings()}
 
 
-def _check_root(root: Path, settings: dict, plan: CorpusPlan) -> Optional[dict]:
+def _check_root(root: Path, settings: dict, plan: CorpusPlan) -> dict | None:
     """The manifest of a complete corpus made with ``settings`` at ``root``, or None if it must be written."""
     manifest = root / MANIFEST_NAME
     if manifest.exists():
@@ -186,7 +186,7 @@ def _simulate_rooms(pool, utterances, progress: bool) -> Dict[str, RoomResponse]
                               desc="simulating rooms")))
 
 
-def generate_corpus(root: Union[str, os.PathLike], config: Optional[CorpusConfig] = None, jobs: Optional[int] = None,
+def generate_corpus(root: str | os.PathLike, config: CorpusConfig | None = None, jobs: int | None = None,
                     progress: bool = True) -> CorpusSummary:
     """Generate the built-in corpus at ``root``, or do nothing if a complete one with the same settings is there.
 

@@ -9,7 +9,7 @@ at 53 %. With ``train_voices=8`` as well, core test rises to 41 % (seed 1) while
 
 - voices: :data:`HARD_VOICES`, 77 espeak-ng variants (16 female) instead of 12, wider pitch, pitch-range and
   speaking-rate ranges;
-- rooms: each speaker talks in a shoebox room of its own (:func:`kfront.corpus.rooms.random_room`: 3.5-9 m by
+- rooms: each speaker talks in a shoebox room of its own (:func:`kfront.synth.rooms.random_room`: 3.5-9 m by
   3-7 m, RT60 0.15-0.4 s, 0.3-1.2 m from the microphone), simulated with pyroomacoustics' image-source model;
 - babble: 3-6 talkers with voices no corpus speaker has, reading sentences no utterance reads, from another
   point of the same room, 15-30 dB below the speech (drawn per utterance);
@@ -24,7 +24,7 @@ and the speed change is one polyphase resampling whose factor also moves every b
 
 import dataclasses
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Set, Tuple
+from typing import List, Sequence, Set, Tuple
 
 import numpy as np
 
@@ -96,7 +96,7 @@ def harden_speakers(speakers: Sequence[Speaker], rng: np.random.Generator, sampl
     """Give every speaker a simulated room and, for some, a telephone line; the room replaces the synthetic tail.
 
     Args:
-        speakers (sequence of Speaker): speakers as :func:`kfront.corpus.speakers.make_speakers` made them.
+        speakers (sequence of Speaker): speakers as :func:`kfront.synth.speakers.make_speakers` made them.
         rng (numpy.random.Generator): the source of randomness.
         sample_rate (int): the corpus's rate in Hz (the room's geometry is aligned to its samples).
     """
@@ -152,7 +152,7 @@ def source_rate(sample_rate: int, speed: float) -> int:
     """The rate, in Hz, at which audio synthesised at ``sample_rate`` is read to play at ``speed``.
 
     Resampling from it to the output rate changes the speed; the phone boundaries are moved with the same two
-    rates (:func:`kfront.corpus.align.rescale`), so they move exactly as the signal does.
+    rates (:func:`kfront.synth.align.rescale`), so they move exactly as the signal does.
 
     Args:
         sample_rate (int): rate the audio was synthesised at, in Hz.
@@ -164,7 +164,7 @@ def source_rate(sample_rate: int, speed: float) -> int:
 
 
 def room_and_babble(audio: np.ndarray, sample_rate: int, perturbation: Perturbation,
-                    response: Optional[RoomResponse], speech: slice, rng: np.random.Generator) -> np.ndarray:
+                    response: RoomResponse | None, speech: slice, rng: np.random.Generator) -> np.ndarray:
     """Put the speech into its room and add the babble, reverberated from the babble source.
 
     Args:

@@ -47,7 +47,7 @@ def timit_phones() -> FrozenSet[str]:
 @lru_cache(maxsize=None)
 def espeak_to_timit_table() -> Dict[str, Dict[str, str]]:
     """The map as ``{language: {espeak mnemonic: TIMIT phone}}``, checked against TIMIT's 61 symbols."""
-    text = resources.files("kfront.corpus").joinpath("resources", "espeak_to_timit.tsv").read_text(encoding="utf-8")
+    text = resources.files("kfront.synth").joinpath("resources", "espeak_to_timit.tsv").read_text(encoding="utf-8")
     # Only whole-line comments: mnemonics themselves contain '#' (t#, a#).
     rows = csv.DictReader(io.StringIO("\n".join(ln for ln in text.splitlines() if not ln.startswith("#"))),
                           delimiter="\t", quoting=csv.QUOTE_NONE)

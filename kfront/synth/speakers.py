@@ -8,7 +8,7 @@ speaking rate and channel only.
 
 import string
 from dataclasses import dataclass
-from typing import AbstractSet, FrozenSet, List, Optional, Sequence, Set, Tuple
+from typing import AbstractSet, FrozenSet, List, Sequence, Set, Tuple
 
 import numpy as np
 
@@ -93,7 +93,7 @@ class Speaker:
     pitch: int
     pitch_range: int
     channel: Channel
-    room: Optional[Room] = None
+    room: Room | None = None
     telephone: bool = False
 
     @property
@@ -152,7 +152,7 @@ def draw_voices(n: int, rng: np.random.Generator, space: VoiceSpace) -> List[Voi
 
 
 def make_speakers(n: int, rng: np.random.Generator, taken_ids: Set[str], taken_voices: Set[tuple],
-                  space: VoiceSpace = STANDARD_VOICES, voices: Optional[Sequence[Voice]] = None,
+                  space: VoiceSpace = STANDARD_VOICES, voices: Sequence[Voice] | None = None,
                   avoid: AbstractSet[str] = frozenset()) -> List[Speaker]:
     """Draw ``n`` new speakers, spread evenly over DR1..DR8.
 

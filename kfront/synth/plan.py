@@ -7,7 +7,7 @@ TEST holds the dev speakers and the core-test speakers, named in ``dev_speakers.
 ``core_test_speakers.txt`` so that the standard TIMIT data preparation finds them.
 
 Two settings change what the corpus sounds like, not its layout: ``condition="hard"`` (far-field rooms, babble,
-telephone lines, speed changes and many more voices, see :mod:`kfront.corpus.hard`) and ``train_voices=N``
+telephone lines, speed changes and many more voices, see :mod:`kfront.synth.hard`) and ``train_voices=N``
 (TRAIN's speakers share N voices that no TEST speaker has, the over-fitting regime of a small real corpus). Left at
 their defaults, they change nothing: the plan, and every file, is the one this module made before they existed.
 """
@@ -17,7 +17,7 @@ import math
 import random
 import zlib
 from dataclasses import asdict, dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 import numpy as np
 
@@ -26,7 +26,7 @@ from .hard import (BABBLE_SENTENCES, BABBLE_VOICES, CONDITIONS, HARD_VOICES, Per
 from .speakers import STANDARD_VOICES, VOICE_LANGUAGES, Speaker, draw_voices, make_speakers
 from .text import dialect_sentences, load_grammar
 
-__all__ = ["SAMPLE_RATE", "CorpusConfig", "Utterance", "CorpusPlan", "plan_corpus"]
+__all__ = ["SAMPLE_RATE", "CorpusConfig", "PlannedUtterance", "CorpusPlan", "plan_corpus"]
 
 _FIRST_SX_NUMBER = 3  # TIMIT numbers SA1-2, then SX from 3 on, then SI
 _FIRST_SI_NUMBER = 453
@@ -48,7 +48,7 @@ class CorpusConfig:
         seed (int, optional): seed of everything random: speakers, sentences, noise. (Default: ``0``)
         sphere (bool, optional): write ``.WAV`` files as NIST SPHERE, like the LDC original, instead of RIFF.
             (Default: ``False``)
-        condition (str, optional): ``"standard"`` or ``"hard"`` (see :mod:`kfront.corpus.hard`).
+        condition (str, optional): ``"standard"`` or ``"hard"`` (see :mod:`kfront.synth.hard`).
             (Default: ``"standard"``)
         train_voices (int or None, optional): TRAIN's speakers share this many voices (espeak-ng voice, pitch and
             pitch range; each speaker keeps its own rate and channel), and no TEST speaker uses their voice names.
@@ -64,7 +64,7 @@ class CorpusConfig:
     seed: int = 0
     sphere: bool = False
     condition: str = CONDITIONS[0]
-    train_voices: Optional[int] = None
+    train_voices: int | None = None
 
     def __post_init__(self):
         for name in ("train_speakers", "dev_speakers", "core_test_speakers"):
@@ -90,7 +90,7 @@ class CorpusConfig:
 
     @property
     def voice_space(self):
-        """The :class:`~kfront.corpus.speakers.VoiceSpace` of the condition."""
+        """The :class:`~kfront.synth.speakers.VoiceSpace` of the condition."""
         return HARD_VOICES if self.condition == "hard" else STANDARD_VOICES
 
     @classmethod
@@ -113,7 +113,7 @@ class CorpusConfig:
 
 
 @dataclass(frozen=True)
-class Utterance:
+class PlannedUtterance:
     """One utterance to synthesise.
 
     Attributes:
@@ -130,7 +130,7 @@ class Utterance:
     utterance_id: str
     text: str
     seed: int
-    perturbation: Optional[Perturbation] = None
+    perturbation: Perturbation | None = None
 
     @property
     def stem(self) -> str:
@@ -143,13 +143,13 @@ class CorpusPlan:
     """Everything the corpus will hold.
 
     Attributes:
-        utterances (list of Utterance): in a fixed order (split, speaker, id).
+        utterances (list of PlannedUtterance): in a fixed order (split, speaker, id).
         speakers (dict): split -> list of :class:`Speaker`.
         dev_speakers (list of str): lower-case ids for ``dev_speakers.txt``.
         core_test_speakers (list of str): lower-case ids for ``core_test_speakers.txt``.
     """
 
-    utterances: List[Utterance]
+    utterances: List[PlannedUtterance]
     speakers: Dict[str, List[Speaker]]
     dev_speakers: List[str]
     core_test_speakers: List[str]
@@ -199,7 +199,7 @@ def plan_corpus(config: CorpusConfig) -> CorpusPlan:
         number += size
     si_number = max(_FIRST_SI_NUMBER, number)
 
-    utterances: List[Utterance] = []
+    utterances: List[PlannedUtterance] = []
     for split, speakers in splits.items():
         pool = sx_pools[split]
         assignment = _assign_sx(speakers, pool, config.sx_per_speaker) if pool else [[] for _ in speakers]
@@ -212,16 +212,16 @@ def plan_corpus(config: CorpusConfig) -> CorpusPlan:
                 si_number += 1
             for utterance_id, text in items:
                 stem = f"{split}/{speaker.dialect_region}/{speaker.id}/{utterance_id}"
-                utterances.append(Utterance(split, speaker, utterance_id, text,
-                                            _utterance_seed(config.seed, stem)))
+                utterances.append(PlannedUtterance(split, speaker, utterance_id, text,
+                                                   _utterance_seed(config.seed, stem)))
     if config.condition == "hard":
         utterances = _perturb(utterances, hard_rng, taken_voices, grammar.sentences(
             BABBLE_SENTENCES, random.Random(f"babble:{config.seed}"), exclude=used))
     return CorpusPlan(utterances, splits, [s.id.lower() for s in dev], [s.id.lower() for s in core])
 
 
-def _perturb(utterances: List[Utterance], rng: np.random.Generator, taken_voices: set,
-             sentences: List[str]) -> List[Utterance]:
+def _perturb(utterances: List[PlannedUtterance], rng: np.random.Generator, taken_voices: set,
+             sentences: List[str]) -> List[PlannedUtterance]:
     # Babble voices are no speaker's, and babble sentences no utterance's.
     voices = babble_voices(BABBLE_VOICES, rng, taken_voices)
     return [dataclasses.replace(u, perturbation=draw_perturbation(np.random.default_rng([u.seed, 1]), u.speaker,

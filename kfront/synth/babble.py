@@ -6,7 +6,7 @@ babble's level against the speech.
 """
 
 from dataclasses import dataclass
-from typing import Optional, Sequence, Tuple
+from typing import Sequence, Tuple
 
 import numpy as np
 
@@ -38,7 +38,7 @@ class BabbleTalker:
 
 
 def synthesize_babble(talkers: Sequence[BabbleTalker], n_samples: int, sample_rate: int, rng: np.random.Generator,
-                      engine: Optional[_espeak.Espeak] = None) -> np.ndarray:
+                      engine: _espeak.Espeak | None = None) -> np.ndarray:
     """Synthesise the talkers and sum them, each looped to ``n_samples`` from a random start, each at unit power.
 
     Args:

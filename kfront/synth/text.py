@@ -17,7 +17,7 @@ _VOWEL_SOUND_EXCEPTIONS = {"honest"}  # written with a consonant, spoken with a 
 
 
 def _read_resource(name: str) -> str:
-    return resources.files("kfront.corpus").joinpath("resources", name).read_text(encoding="utf-8")
+    return resources.files("kfront.synth").joinpath("resources", name).read_text(encoding="utf-8")
 
 
 def _parse_words(text: str) -> Dict[str, List[str]]:

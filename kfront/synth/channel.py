@@ -6,7 +6,6 @@ filter, room response whose direct path is at lag 0), so the synthesiser's phone
 """
 
 from dataclasses import asdict, dataclass
-from typing import Optional
 
 import numpy as np
 from scipy import fft, signal
@@ -35,7 +34,7 @@ class Channel:
     noise_color: str
     highpass_hz: float
     lowpass_hz: float
-    rt60_s: Optional[float]
+    rt60_s: float | None
     wet_db: float
     peak_dbfs: float
     room_seed: int

@@ -10,12 +10,12 @@ import pytest
 import soundfile as sf
 
 from _espeak_marks import needs_espeak
-from kfront.corpus import (MANIFEST_NAME, CorpusConfig, generate_corpus, load_grammar, plan_corpus, timit_phones,
+from kfront.synth import (MANIFEST_NAME, CorpusConfig, generate_corpus, load_grammar, plan_corpus, timit_phones,
                            to_timit)
-from kfront.corpus import _espeak, cli
-from kfront.corpus.align import phone_segments, rescale, word_segments
-from kfront.corpus.text import words_of
-from kfront.corpus.writers import atomic_write, riff_bytes, sphere_bytes
+from kfront.synth import _espeak, cli
+from kfront.synth.align import phone_segments, rescale, word_segments
+from kfront.synth.text import words_of
+from kfront.synth.writers import atomic_write, riff_bytes, sphere_bytes
 
 
 EXTENSIONS = (".WAV", ".PHN", ".WRD", ".TXT")
@@ -199,7 +199,7 @@ def test_writers_round_trip_and_leave_no_partial_file(tmp_path):
 
 def test_import_does_not_pull_in_torch():
     # The generator forks a worker per utterance: importing torch in each would cost seconds for nothing.
-    code = ("import sys, kfront.corpus; assert sorted(kfront.corpus.timit_phones()) == "
+    code = ("import sys, kfront.synth; assert sorted(kfront.synth.timit_phones()) == "
             "kfront.timit.load_phone_map().phones61; print(sorted(m for m in sys.modules if m.startswith('torch')))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stdout == "[]\n", proc.stdout + proc.stderr

@@ -8,12 +8,12 @@ word boundaries: they are read from the synthesiser, never estimated from the au
 espeak-ng keeps synthesis state (wave phase, pitch, echo buffer, sample-count remainders) from one call to the
 next, so the same text can come out a few samples different depending on what was spoken before it in the same
 process. Callers that need identical bytes for identical input synthesise each utterance in a fresh process
-(see :mod:`kfront.corpus.generate`).
+(see :mod:`kfront.synth.generate`).
 """
 
 import ctypes
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Tuple
 
 import numpy as np
 
@@ -77,7 +77,7 @@ class Synthesis:
     words: Tuple[Tuple[int, int, int], ...]
 
 
-def load_library(name: Optional[str] = None) -> ctypes.CDLL:
+def load_library(name: str | None = None) -> ctypes.CDLL:
     """Load espeak-ng's C library.
 
     Args:
@@ -96,7 +96,7 @@ def load_library(name: Optional[str] = None) -> ctypes.CDLL:
         ) from None
 
 
-def library_version(name: Optional[str] = None) -> str:
+def library_version(name: str | None = None) -> str:
     """espeak-ng's version string, e.g. ``'1.51'``, without initialising the synthesiser.
 
     Args:
@@ -118,7 +118,7 @@ class Espeak:
         library (str or None, optional): library name or path. (Default: :data:`LIBRARY_NAME`)
     """
 
-    def __init__(self, library: Optional[str] = None) -> None:
+    def __init__(self, library: str | None = None) -> None:
         self._lib = load_library(library)
         self._lib.espeak_Initialize.restype = ctypes.c_int
         self._lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
@@ -193,7 +193,7 @@ class Espeak:
         return Synthesis(audio.astype(np.int16, copy=False), self.sample_rate, phonemes, words)
 
 
-_ENGINE: Optional[Espeak] = None
+_ENGINE: Espeak | None = None
 
 
 def get_engine() -> Espeak:

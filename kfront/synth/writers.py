@@ -7,7 +7,7 @@ a corpus before calling it complete, so a name lost in a power cut is found and 
 
 import os
 import struct
-from typing import Iterable, Tuple, Union
+from typing import Iterable, Tuple
 
 import numpy as np
 
@@ -15,7 +15,7 @@ from .._atomic import atomic_write
 
 __all__ = ["atomic_write", "sphere_bytes", "riff_bytes", "write_audio", "write_segments", "write_transcript"]
 
-PathLike = Union[str, "os.PathLike[str]"]
+PathLike = str | os.PathLike[str]
 _SPHERE_HEADER_BYTES = 1024
 
 
