@@ -179,6 +179,14 @@ def identity(n: int, out_size: int | None = None, *, width: int = 1, expansion: 
              dtype: torch.dtype | None = None, device=None):
     """The identity (its first ``out_size`` rows) as a K-matrix: every 2x2 block the identity matrix.
 
+    Args:
+        n (int): input size.
+        out_size (int, optional): output size. (Default: ``n``)
+        width (int): width ``w``. (Default: ``1``)
+        expansion (int): expansion ``e``, a power of 2. (Default: ``1``)
+        complex (bool): complex twiddles. (Default: ``False``)
+        dtype (torch.dtype, optional): real dtype of the parameters. (Default: the default dtype)
+
     Example:
         >>> k = identity(64, width=2)
     """
@@ -193,6 +201,16 @@ def random(n: int, out_size: int | None = None, *, width: int = 1, expansion: in
            device=None):
     """A random K-matrix: Gaussian 2x2 blocks scaled to keep the expected norm (``init="randn"``) or, with
     ``orthogonal``, random rotations / unitaries (``init="ortho"``), drawn from ``generator``.
+
+    Args:
+        n (int): input size.
+        out_size (int, optional): output size. (Default: ``n``)
+        width (int): width ``w``. (Default: ``1``)
+        expansion (int): expansion ``e``, a power of 2. (Default: ``1``)
+        complex (bool): complex twiddles. (Default: ``True``)
+        orthogonal (bool): orthogonal / unitary 2x2 blocks instead of Gaussian ones. (Default: ``False``)
+        generator (torch.Generator, optional): the random source. (Default: the global one)
+        dtype (torch.dtype, optional): real dtype of the parameters. (Default: the default dtype)
 
     Example:
         >>> k = random(256, generator=torch.Generator().manual_seed(0))
