@@ -15,16 +15,18 @@ Structures (each holds its transform exactly; none is told the answer):
 - ``B(2N) E``: one complex butterfly of size 2N after a fixed index map of the input: the symmetric extension
   ``[x, x reversed]`` in bit-reversed order, first N outputs (DCT-II and DST-II: Makhoul's 2N-point FFT of the
   extension; the DST's sign and half-bin shift are diagonals the first layer absorbs), or ``[x, 0, x_(N-1) ... x_1]``
-  with the even outputs (the Hartley transform: cas = e^(-i t) + e^(i t) mixed by two constants).
+  with the even outputs (the Hartley transform: ``cas t = ((1 + i) e^(-i t) + (1 - i) e^(i t)) / 2``, the two
+  terms the DFT of the input and of its mirror image, whose constants the first layer absorbs).
 - ``Re(B B*)``: the real part of a complex K-matrix of width 1 (B* then B, no permutation) on real inputs: a
   circulant is DFT^-1 diag DFT, exactly one B B* (whose real part is itself); the Legendre transform and the random
   control have no such structure, and are fitted with the same one.
 
 Optimisation, per attempt: Adam (cosine schedule from ``lr``) for ``--steps`` steps, then, where the Adam loss is
 below 1e-3, a Levenberg-Marquardt polish: Gauss-Newton steps solved matrix-free by conjugate gradients (J^T J v from
-a central difference along v and one backward pass), capped in time. Adam alone stalls at 1e-5 .. 1e-9 on most of
-these structures; the second-order polish takes the same point to float64 rounding in a few steps when it is in
-the right basin. An attempt that ends above the target starts again from a new random initialisation while the
+a central difference along v and one backward pass), capped in time. Adam alone reaches float64 rounding on the
+one-butterfly structures (DFT, Hadamard, Hartley) but stalls between 1e-5 and 1e-12 (squared relative error) on
+the DCT, DST and convolution structures; from there the second-order polish reaches rounding in tens of steps
+when the point is in the right basin. An attempt that ends above the target starts again from a new random initialisation while the
 row's time budget lasts (not for the Legendre and random rows, whose structure cannot hold them exactly).
 
 Times and budgets are CPU seconds of this process (the machines are shared: wall time says little). Results are
