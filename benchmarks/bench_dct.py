@@ -72,7 +72,8 @@ def stage_rows(args, x):
     """The DCT stage alone on log-mel rows ``(batch, frames, n_mels)`` for each size pair."""
     jobs, logmels = {}, {}
     for n_mels, n_mfcc in SIZES:
-        fbank = kfront.KaleidoFrontend(output="fbank", n_mels=n_mels, learn="none", **FRONTEND)
+        frames = {**FRONTEND, "n_fft": 1024 if n_mels > 80 else 512}  # 128 filters need more than 257 bins
+        fbank = kfront.KaleidoFrontend(output="fbank", n_mels=n_mels, learn="none", **frames)
         with torch.no_grad():
             logmels[n_mels] = fbank(x).transpose(-1, -2).contiguous()  # (batch, frames, n_mels)
         for name, module in (("dense", DenseDCT(n_mels, n_mfcc)), ("K-matrix", KMatrixDCT(n_mels, n_mfcc))):
