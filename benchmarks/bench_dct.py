@@ -1,4 +1,4 @@
-"""The MFCC's DCT learnable as a dense matrix or as a K-matrix (exact at init): forward time and parameters, side by side.
+"""The MFCC's DCT learnable as a dense matrix or as a K-matrix (exact at init): time and parameters, side by side.
 
     python benchmarks/bench_dct.py                 # 10 x 10 s of 16 kHz audio -> results/bench_dct_cpu.md
     python benchmarks/bench_dct.py --quick         # a smoke test: 2 x 1 s, 1 repeat

@@ -26,8 +26,9 @@ below 1e-3, a Levenberg-Marquardt polish: Gauss-Newton steps solved matrix-free 
 a central difference along v and one backward pass), capped in time. Adam alone reaches float64 rounding on the
 one-butterfly structures (DFT, Hadamard, Hartley) but stalls between 1e-5 and 1e-12 (squared relative error) on
 the DCT, DST and convolution structures; from there the second-order polish reaches rounding in tens of steps
-when the point is in the right basin. An attempt that ends above the target starts again from a new random initialisation while the
-row's time budget lasts (not for the Legendre and random rows, whose structure cannot hold them exactly).
+when the point is in the right basin. An attempt that ends above the target starts again from a new random
+initialisation while the row's time budget lasts (not for the Legendre and random rows, which no structure here
+holds exactly).
 
 Times and budgets are CPU seconds of this process (the machines are shared: wall time says little). Results are
 written after every row to ``--out`` (Markdown) and beside it as JSON, so a crash loses nothing.
@@ -313,9 +314,9 @@ def markdown(rows: list, args, machine: dict) -> str:
         f"{machine['cpu']}, torch {machine['torch']}, {machine['threads']} thread(s), butterfly op: "
         f"{machine['backend']}. Per attempt: Adam (cosine) for {args.steps} steps on 2N pairs, then a "
         f"Levenberg-Marquardt polish (matrix-free Gauss-Newton, <= {args.polish:.0f} CPU s) where Adam ends below "
-        f"{POLISH_BELOW:g}; new random initialisations while the row's {args.budget:.0f} CPU seconds last and the held-out "
-        f"error is above {TARGET:g} (not for the Legendre and random rows). Error: relative Frobenius error on "
-        f"{HELD_OUT} held-out inputs. Parameters: real numbers (a complex twiddle counts 2) beside the dense matrix's.",
+        f"{POLISH_BELOW:g}; new random initialisations while the row's {args.budget:.0f} CPU seconds last and the "
+        f"held-out error is above {TARGET:g} (not for the Legendre and random rows). Error: relative Frobenius error "
+        f"on {HELD_OUT} held-out inputs. Parameters: real numbers (a complex twiddle counts 2) beside the dense matrix's.",
         "",
         "| transform | N | structure | held-out rel. error | <= 1e-10 | Adam loss | LM loss (steps, J^T J products) "
         "| attempts | CPU s | params | dense |",
