@@ -316,7 +316,8 @@ def markdown(rows: list, args, machine: dict) -> str:
         f"Levenberg-Marquardt polish (matrix-free Gauss-Newton, <= {args.polish:.0f} CPU s) where Adam ends below "
         f"{POLISH_BELOW:g}; new random initialisations while the row's {args.budget:.0f} CPU seconds last and the "
         f"held-out error is above {TARGET:g} (not for the Legendre and random rows). Error: relative Frobenius error "
-        f"on {HELD_OUT} held-out inputs. Parameters: real numbers (a complex twiddle counts 2) beside the dense matrix's.",
+        f"on {HELD_OUT} held-out inputs. Parameters: real numbers (a complex twiddle counts 2) beside the dense "
+        "matrix's.",
         "",
         "| transform | N | structure | held-out rel. error | <= 1e-10 | Adam loss | LM loss (steps, J^T J products) "
         "| attempts | CPU s | params | dense |",
