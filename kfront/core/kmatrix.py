@@ -3,6 +3,7 @@ import torch
 
 from .bluestein import dft_butterfly_size
 from .butterfly import Butterfly
+from .constructions import dft_length
 from .permutation import is_power_of_2, next_power_of_2
 
 
@@ -37,8 +38,8 @@ class KMatrix(Butterfly):
 
     Every further factor is at identity, and with ``e > 1`` so are the extra layers. Other inits fill every
     factor, with ``n`` the next power of 2 of ``max(in_size, out_size)``. The DFT of the input zero-padded to
-    a longer power of 2 (the meaning of ``init="fft"`` for such sizes before Bluestein's construction) is
-    ``dft_size=next_power_of_2(N)``.
+    a longer power of 2 is ``dft_size=next_power_of_2(N)``. Other exact maps (the DCT, the Hadamard transform,
+    convolutions, permutations) are the factories of :mod:`kfront.core.constructions`.
 
     Args:
         in_size (int): size of the input's last dimension.
@@ -69,14 +70,14 @@ class KMatrix(Butterfly):
         if not is_power_of_2(expansion):
             raise ValueError(f"expansion must be a power of 2 >= 1, got {expansion}")
         self.width, self.expansion = width, expansion
-        n_dft = self._resolve_dft_size(init, dft_size, in_size, out_size, default=max(in_size, out_size, 1))
+        n_dft = dft_length(init, dft_size, in_size, out_size, default=max(in_size, out_size, 1))
         if n_dft is not None and n_dft < out_size:  # a K-matrix has one stack: no periodic copies of the bins
             raise ValueError(f"dft_size must be >= out_size = {out_size}, got {n_dft}")
         self._n = next_power_of_2(max(in_size, out_size, 2)) if n_dft is None else dft_butterfly_size(n_dft)
         _check_size(in_size, out_size, expansion * self._n, width)
         super().__init__(in_size, out_size, bias=bias, complex=complex, increasing_stride=False,
                          nblocks=2 * width, init=init, normalized=normalized, permutation=permutation,
-                         dtype=dtype, device=device, dft_size=n_dft, _size=expansion * self._n)
+                         dtype=dtype, device=device, dft_size=n_dft, size=expansion * self._n)
 
     def _base_size(self) -> int:
         return self._n
