@@ -8,10 +8,7 @@ import time
 
 import torch
 
-
-def count_learnable(module: torch.nn.Module) -> int:
-    """Real numbers in the trainable parameters (a complex entry counts 2)."""
-    return sum(p.numel() * (2 if p.is_complex() else 1) for p in module.parameters() if p.requires_grad)
+from kfront.frontend import count_parameters
 
 
 def module_jobs(module, *inputs):
@@ -31,7 +28,7 @@ def module_jobs(module, *inputs):
         module.zero_grad(set_to_none=True)
         features().sum().backward()
 
-    params = count_learnable(module)
+    params = count_parameters(module)
     return forward, (forward_backward if params else None), params
 
 

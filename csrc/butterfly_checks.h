@@ -90,7 +90,7 @@ inline void check_power_grad(const at::Tensor& grad, const at::Tensor& twiddle, 
 
 // perm, when given: the input permutation, (n,) int64 on x's device, a permutation of 0 .. n - 1. The product's
 // input j is then entry perm[j] of x's row zero-padded to n (entries perm[j] >= L read zero). Its values are
-// checked where it is read: perm_inverse below on the CPU, the binding's own check on CUDA.
+// checked by checked_perm (butterfly_perm.h), once per buffer, with perm_inverse below on either device.
 inline void check_perm(const std::optional<at::Tensor>& perm, const at::Tensor& twiddle, const at::Tensor& x,
                        const char* op) {
   if (!perm.has_value()) return;

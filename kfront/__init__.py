@@ -1,6 +1,6 @@
 """kfront: a learnable speech front-end built on butterfly / K-matrix transforms.
 
-The public API is what this module exports. Names are resolved on first use, so ``import kfront.corpus`` (the
+The public API is what this module exports. Names are resolved on first use, so ``import kfront.synth`` (the
 corpus generator, which forks a worker per utterance) does not pay for importing torch.
 """
 import importlib

@@ -13,11 +13,11 @@ import contextlib
 import errno
 import os
 from pathlib import Path
-from typing import BinaryIO, Iterator, Union
+from typing import BinaryIO, Iterator
 
 __all__ = ["atomic_open", "atomic_write"]
 
-PathLike = Union[str, "os.PathLike[str]"]
+PathLike = str | os.PathLike[str]
 
 
 @contextlib.contextmanager

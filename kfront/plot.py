@@ -7,6 +7,7 @@ import os
 
 import torch
 
+from .frontend.config import nyquist
 from .frontend.diagnostics import current_kmatrix, filterbank_drift, frequency_response, initial_filterbank, \
     initial_kmatrix, kmatrix_drift
 
@@ -39,7 +40,8 @@ def plot_filterbank(frontend, path, title: str | None = None) -> str:
     """
     fb = frontend.filterbank().detach().double().cpu()  # (n_freqs, n_mels)
     fb0 = initial_filterbank(frontend).double().cpu()
-    hz = torch.linspace(0, frontend.sample_rate / 2, frontend.n_freqs, dtype=torch.float64)
+    cfg = frontend.config
+    hz = torch.linspace(0, nyquist(cfg.sample_rate), cfg.n_freqs, dtype=torch.float64)
     fig, (ax,) = _figure(1, width=9.0)
     colors = [f"C{i % 10}" for i in range(fb.shape[1])]
     for m in range(fb.shape[1]):

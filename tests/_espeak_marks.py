@@ -1,7 +1,7 @@
 """The skip mark of the tests that synthesise speech with espeak-ng (the built-in corpus's synthesiser)."""
 import pytest
 
-from kfront.corpus import _espeak
+from kfront.synth import _espeak
 
 
 def espeak_missing() -> str:

@@ -107,7 +107,7 @@ def report() -> None:
     from speechbrain.lobes.features import MFCC, Fbank
 
     from kfront import KaleidoFrontend, make_frontend
-    from kfront.corpus import CorpusConfig, generate_corpus
+    from kfront.synth import CorpusConfig, generate_corpus
 
     with tempfile.TemporaryDirectory() as root:  # the corpus the ``speech`` fixture uses
         generate_corpus(root, CorpusConfig.tiny(seed=0), jobs=1, progress=False)

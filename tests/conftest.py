@@ -1,7 +1,9 @@
 """Fixtures shared across test files: speech from the built-in corpus; for the recognizer's tests, the smallest
-front-end a CTCModel takes and a fake TIMIT with manifests."""
+front-end a CTCModel takes and a fake TIMIT with manifests.
+
+No audio package is imported at module level: the GPU machine has no soundfile, and an import error here would
+stop every test of its run (tests/test_gpu_test_selection.py keeps it so)."""
 import pytest
-import soundfile
 import torch
 from torch import nn
 
@@ -18,7 +20,9 @@ TINY_ASR = ["model.hidden=16", "model.layers=1", "model.conv_channels=16", "data
 def speech(tmp_path_factory) -> list:
     """Four utterances of real-looking speech from the built-in corpus (espeak-ng voices through their channels):
     16 kHz float32 tensors ``(time,)`` in [-1, 1], 1-4 s each, for "exact at init" checks beside noise."""
-    from kfront.corpus import CorpusConfig, generate_corpus
+    import soundfile
+
+    from kfront.synth import CorpusConfig, generate_corpus
 
     root = tmp_path_factory.mktemp("speech")
     generate_corpus(root, CorpusConfig.tiny(seed=0), jobs=1, progress=False)

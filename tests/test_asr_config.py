@@ -57,13 +57,13 @@ def test_recipe_configs_load(path):
 
 
 @pytest.mark.parametrize("prefix", ["mini", "timit"])
-def test_mfcc_and_kaleido_configs_differ_only_in_the_frontend_block(prefix):
+def test_mfcc_and_kaleido_mfcc_configs_differ_only_in_the_frontend_block(prefix):
     a = yaml.safe_load((CONF / f"{prefix}_mfcc.yaml").read_text())
-    b = yaml.safe_load((CONF / f"{prefix}_kaleido.yaml").read_text())
+    b = yaml.safe_load((CONF / f"{prefix}_kaleido_mfcc.yaml").read_text())
     a.pop("frontend"), b.pop("frontend")
     assert a == b
     da, db = config_to_dict(load_config(CONF / f"{prefix}_mfcc.yaml")), config_to_dict(
-        load_config(CONF / f"{prefix}_kaleido.yaml"))
+        load_config(CONF / f"{prefix}_kaleido_mfcc.yaml"))
     common = {"sample_rate", "n_fft", "win_length", "hop_length", "n_mels", "n_mfcc", "f_min", "window"}
     assert {k: da["frontend"][k] for k in common} == {k: db["frontend"][k] for k in common}
 
@@ -71,7 +71,7 @@ def test_mfcc_and_kaleido_configs_differ_only_in_the_frontend_block(prefix):
 # The front-end comparison of the recipe: log-mel and MFCC, each fixed and learnable. What sets two of them apart
 # must be the front-end, so their configs may differ in the frontend block only, and there only in what makes the
 # front-end what it is (name, output, learnable stages, number of cepstra of the MFCC).
-COMPARED = ("mfcc", "fbank", "kaleido", "kaleido_fbank")
+COMPARED = ("mfcc", "fbank", "kaleido_mfcc", "kaleido_fbank")
 FRONTEND_IDENTITY = {"name", "output", "n_mfcc", "kmatrix_width", "learn", "init", "real_input"}
 
 
@@ -85,7 +85,7 @@ def test_compared_configs_differ_only_in_the_frontend_block(prefix):
     assert all(s == shared[0] for s in shared), shared
     assert blocks["fbank"]["name"] == "fbank" and "n_mfcc" not in blocks["fbank"]
     assert (blocks["kaleido_fbank"]["name"], blocks["kaleido_fbank"]["output"]) == ("kaleido", "fbank")
-    assert (blocks["kaleido"]["name"], blocks["kaleido"]["output"]) == ("kaleido", "mfcc")
+    assert (blocks["kaleido_mfcc"]["name"], blocks["kaleido_mfcc"]["output"]) == ("kaleido", "mfcc")
     # the learnable twin of each fixed front-end computes the same features at initialisation
     fixed, learnable = build_frontend(blocks["fbank"]), build_frontend(blocks["kaleido_fbank"])
     assert learnable.n_features == fixed.n_features == blocks["fbank"]["n_mels"]
@@ -102,11 +102,12 @@ def _flat(d, prefix=""):
 
 # The options measured against the plain learnable MFCC: each config is its base with these keys changed.
 OPTIONS = {
-    "mini_kaleido_l2sp": ("mini_kaleido", {"optim.frontend_l2sp"}),
-    "mini_kaleido_release": ("mini_kaleido", {"optim.frontend_freeze_epochs", "optim.frontend_release_epochs"}),
-    "mini_kaleido_fullrank": ("mini_kaleido", {"frontend.n_mfcc"}),
+    "mini_kaleido_mfcc_l2sp": ("mini_kaleido_mfcc", {"optim.frontend_l2sp"}),
+    "mini_kaleido_mfcc_release": ("mini_kaleido_mfcc",
+                                  {"optim.frontend_freeze_epochs", "optim.frontend_release_epochs"}),
+    "mini_kaleido_mfcc_fullrank": ("mini_kaleido_mfcc", {"frontend.n_mfcc"}),
     "mini_mfcc_fullrank": ("mini_mfcc", {"frontend.n_mfcc"}),
-    "mini_kaleido_packed": ("mini_kaleido", {"frontend.real_input"}),
+    "mini_kaleido_mfcc_packed": ("mini_kaleido_mfcc", {"frontend.real_input"}),
 }
 
 

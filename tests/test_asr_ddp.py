@@ -13,7 +13,7 @@ from kfront.timit import prepare_timit
 from kfront.timit._testing import write_fake_timit
 
 TRAIN_PY = Path(__file__).resolve().parents[1] / "recipes" / "timit" / "local" / "train.py"
-CONF = TRAIN_PY.parents[1] / "conf" / "mini_kaleido.yaml"
+CONF = TRAIN_PY.parents[1] / "conf" / "mini_kaleido_mfcc.yaml"
 
 
 @pytest.mark.slow

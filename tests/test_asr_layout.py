@@ -8,8 +8,8 @@ from kfront.asr.__main__ import main
 from kfront.asr.layout import decode_dir, decode_dir_name, parse_decode_dir, parse_run_dir, run_dir_name
 
 
-@pytest.mark.parametrize("frontend, seed, name", [("mfcc", 1, "mfcc_seed1"), ("kaleido_packed", 12,
-                                                   "kaleido_packed_seed12"), ("fbank-80", 0, "fbank-80_seed0")])
+@pytest.mark.parametrize("frontend, seed, name", [("mfcc", 1, "mfcc_seed1"), ("kaleido_mfcc_packed", 12,
+                                                   "kaleido_mfcc_packed_seed12"), ("fbank-80", 0, "fbank-80_seed0")])
 def test_run_dir_round_trip(frontend, seed, name):
     assert run_dir_name(frontend, seed) == name
     assert parse_run_dir(name) == (frontend, seed)
@@ -52,12 +52,12 @@ def test_bad_decode_names_raise(args, message):
 
 
 def test_command_line(capsys):
-    assert main(["run-dir", "kaleido", "3"]) == 0
-    assert capsys.readouterr().out == "kaleido_seed3\n"
-    assert main(["run-dirs", "--frontends", "mfcc", "kaleido_packed", "--seeds", "1", "2"]) == 0
+    assert main(["run-dir", "kaleido_mfcc", "3"]) == 0
+    assert capsys.readouterr().out == "kaleido_mfcc_seed3\n"
+    assert main(["run-dirs", "--frontends", "mfcc", "kaleido_mfcc_packed", "--seeds", "1", "2"]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        "mfcc 1 mfcc_seed1", "mfcc 2 mfcc_seed2", "kaleido_packed 1 kaleido_packed_seed1",
-        "kaleido_packed 2 kaleido_packed_seed2"]
+        "mfcc 1 mfcc_seed1", "mfcc 2 mfcc_seed2", "kaleido_mfcc_packed 1 kaleido_mfcc_packed_seed1",
+        "kaleido_mfcc_packed 2 kaleido_mfcc_packed_seed2"]
     for argv, message in ((["run-dirs", "--frontends", "m/x", "--seeds", "1"], "got 'm/x'"),
                           (["run-dir", "mfcc", "one"], "got 'one'")):
         with pytest.raises(SystemExit) as exit_info:

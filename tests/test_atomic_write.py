@@ -10,7 +10,7 @@ import torch
 from kfront._atomic import atomic_open, atomic_write
 from kfront.asr.checkpoint import atomic_save, write_csv_atomic
 from kfront.asr.config import Config, save_config
-from kfront.corpus.writers import write_audio, write_segments, write_transcript
+from kfront.synth.writers import write_audio, write_segments, write_transcript
 from kfront.timit.manifest import write_manifest
 
 

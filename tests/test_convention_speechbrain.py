@@ -13,7 +13,7 @@ speechbrain_features = pytest.importorskip("speechbrain.lobes.features")
 from kfront import KaleidoFrontend, make_frontend  # noqa: E402
 from kfront.frontend import functional as F  # noqa: E402
 from kfront.frontend import get_convention  # noqa: E402
-from kfront.frontend.conventions import speechbrain_samples  # noqa: E402
+from kfront.frontend.conventions import SPEECHBRAIN_FBANK  # noqa: E402
 
 from _speechbrain_espnet_cases import TOL, audio, rel, speechbrain_reference as speechbrain  # noqa: E402
 
@@ -41,7 +41,7 @@ def test_fixed_twin_equals_speechbrain_at_8k(convention, dtype):
     x = audio("noise", sample_rate=8000).to(dtype)
     ref = speechbrain(cls, dtype, sample_rate=8000)(x)
     fe = make_frontend(output, convention=convention, sample_rate=8000, dtype=dtype)
-    assert (fe.win_length, fe.hop_length, fe.n_fft, fe.f_max) == (200, 80, 400, 4000.0)
+    assert (fe.config.win_length, fe.config.hop_length, fe.config.n_fft, fe.config.f_max) == (200, 80, 400, 4000.0)
     assert rel(fe(x).transpose(-1, -2), ref) <= TOL[dtype]
 
 
@@ -51,11 +51,11 @@ def test_milliseconds_to_samples_as_speechbrain_stft(sample_rate, win_ms, hop_ms
     from speechbrain.processing.features import STFT
 
     stft = STFT(sample_rate=sample_rate, win_length=win_ms, hop_length=hop_ms, n_fft=4096)
-    assert speechbrain_samples(win_ms, sample_rate) == stft.win_length
-    assert speechbrain_samples(hop_ms, sample_rate) == stft.hop_length
+    assert SPEECHBRAIN_FBANK.samples(win_ms, sample_rate) == stft.win_length
+    assert SPEECHBRAIN_FBANK.samples(hop_ms, sample_rate) == stft.hop_length
     cfg = get_convention("speechbrain-fbank", sample_rate=sample_rate, n_fft=4096)
-    assert (cfg.win_length, cfg.hop_length) == (speechbrain_samples(25, sample_rate),
-                                                speechbrain_samples(10, sample_rate))
+    assert (cfg.win_length, cfg.hop_length) == (SPEECHBRAIN_FBANK.samples(25, sample_rate),
+                                                SPEECHBRAIN_FBANK.samples(10, sample_rate))
 
 
 @pytest.mark.parametrize("kind", ["noise", "speech"])
@@ -131,7 +131,7 @@ def _small(convention: str, **kw) -> KaleidoFrontend:
 
 def _mel(fe, x: torch.Tensor) -> torch.Tensor:
     """The mel energies ``(frames, n_mels)`` before the dB step, from the front-end's public stages."""
-    frames = F.frame(fe.pad(x), fe.frame_length, fe.hop_length)  # (frames, n_fft)
+    frames = F.frame(fe.pad(x), fe.config.frame_length, fe.config.hop_length)  # (frames, n_fft)
     return torch.matmul(fe.power_spectrum(frames), fe.filterbank()).detach()
 
 

@@ -4,6 +4,8 @@
 ``csrc/cuda/`` unchanged with the host C++ compiler and runs every CUDA thread of a block as a thread meeting
 at a barrier. These tests check the kernels' index arithmetic, chunking and gradient accumulation against
 the pure-PyTorch reference without a GPU; ``tests/test_cuda_op.py`` runs the real kernels where there is one.
+The op's own x (rows shorter than n, real values for a complex twiddle, an input permutation) goes through the
+kernels' staging loads and d_x comes back in x's shape and order: those cases run here too.
 """
 import ctypes
 import math
@@ -14,7 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from kfront.core import butterfly_multiply_reference
+from kfront.core import bitreversal_permutation, butterfly_multiply_reference
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "csrc" / "cuda" / "emulation" / "butterfly_emulation.cpp"
@@ -41,9 +43,10 @@ def emu(tmp_path_factory):
     lib = ctypes.CDLL(str(_compile(tmp_path_factory.mktemp("emu") / "libkfront_cuda_emu.so", "-O2", "-shared",
                                    "-fPIC")))
     i64, p = ctypes.c_int64, ctypes.c_void_p
-    lib.kf_emu_forward.argtypes = [ctypes.c_int, p, p, p, i64, i64, ctypes.c_int, ctypes.c_int, ctypes.c_int, p, p]
+    lib.kf_emu_forward.argtypes = [ctypes.c_int, p, p, p, i64, i64, ctypes.c_int, ctypes.c_int, ctypes.c_int, p, p,
+                                   i64, ctypes.c_int, p]
     lib.kf_emu_backward.argtypes = [ctypes.c_int, p, p, p, p, p, i64, i64, ctypes.c_int, ctypes.c_int, ctypes.c_int,
-                                    p, p]
+                                    p, p, i64, ctypes.c_int, p]
     lib.kf_emu_describe.argtypes = [ctypes.c_int, i64, i64, ctypes.c_int, ctypes.c_int, ctypes.c_int, p,
                                     ctypes.c_char_p, ctypes.c_int]
     return lib
@@ -71,23 +74,28 @@ def _rel_err(a, b):
     return ((a.to(b.dtype) - b).norm() / b.norm().clamp_min(1e-300)).item()
 
 
-def _run(lib, tw, x, grad, increasing, input_grad=True, **knobs):
+def _run(lib, tw, x, grad, increasing, input_grad=True, perm=None, **knobs):
     """(out, d_twiddle, d_x or None, forward stats, backward stats) from the emulated kernels; stats are
-    (launches, launches moving frames in 16-byte vectors)."""
-    batch, nstacks, n = x.shape
+    (launches, launches moving frames in 16-byte vectors). x (batch, nstacks, L) goes through the kernels' input
+    map when it is not whole frames of the twiddle's dtype (L < n, real with a complex twiddle) or perm is given;
+    d_x then has x's shape and dtype."""
+    batch, nstacks, length = x.shape
     log_n, nblocks = tw.shape[2], tw.shape[1]
-    code = DTYPE_CODE[x.dtype]
+    n = 2 * tw.shape[3]
+    mapped = perm is not None or length != n or x.dtype != tw.dtype
+    code = DTYPE_CODE[tw.dtype]
     k = _knobs(**knobs)
+    map_args = (length if mapped else 0, int(x.dtype != tw.dtype), perm.data_ptr() if perm is not None else None)
     fwd_stats, bwd_stats = (ctypes.c_int64 * 2)(), (ctypes.c_int64 * 2)()
-    out_buf, out = _guarded(x.shape, x.dtype)
+    out_buf, out = _guarded((batch, nstacks, n), tw.dtype)
     st = lib.kf_emu_forward(code, tw.data_ptr(), x.data_ptr(), out.data_ptr(), batch, nstacks, log_n, nblocks,
-                            int(increasing), k, fwd_stats)
+                            int(increasing), k, fwd_stats, *map_args)
     assert st == 0, f"forward: {STATUS.get(st, st)}"
     dtw_buf, dtw = _guarded(tw.shape, tw.dtype)
     dx_buf, dx = _guarded(x.shape, x.dtype)
     st = lib.kf_emu_backward(code, grad.data_ptr(), tw.data_ptr(), x.data_ptr(), dtw.data_ptr(),
                              dx.data_ptr() if input_grad else None, batch, nstacks, log_n, nblocks, int(increasing),
-                             k, bwd_stats)
+                             k, bwd_stats, *map_args)
     assert st == 0, f"backward: {STATUS.get(st, st)}"
     assert _guards_intact(out_buf) and _guards_intact(dtw_buf) and _guards_intact(dx_buf), "write out of bounds"
     if not input_grad:
@@ -104,11 +112,11 @@ def _random_problem(dtype, batch, nstacks, log_n, nblocks, generator):
     return tw, x, grad
 
 
-def _reference(tw, x, grad, increasing):
+def _reference(tw, x, grad, increasing, perm=None):
     wide = torch.complex128 if tw.is_complex() else torch.float64
     tw64 = tw.to(wide).requires_grad_()
-    x64 = x.to(wide).requires_grad_()
-    out = butterfly_multiply_reference(tw64, x64, increasing)
+    x64 = x.to(wide if x.is_complex() or not tw.is_complex() else torch.float64).requires_grad_()
+    out = butterfly_multiply_reference(tw64, x64, increasing, perm)
     out.backward(grad.to(wide))
     return out.detach(), tw64.grad, x64.grad
 
@@ -192,12 +200,88 @@ def test_empty_batch(emu, dtype):
     assert (dtw == 0).all()
 
 
+MAPPED = [  # (dtype, log_n, nblocks, nstacks, increasing, batch, length L, real x, perm, knobs)
+    (torch.complex64, 9, 1, 1, True, 5, 400, True, "bitrev", {}),  # the front-end's 400-sample frames at n = 512
+    (torch.complex64, 8, 2, 2, False, 3, 256, True, None, {}),  # a real input only
+    (torch.complex64, 9, 2, 1, True, 3, 512, False, "random", {}),  # a permutation only
+    (torch.float32, 7, 2, 2, True, 4, 100, False, None, {}),  # short rows only
+    (torch.complex128, 6, 2, 1, False, 3, 50, True, "random", {}),
+    (torch.float64, 6, 1, 2, True, 3, 37, False, "random", dict(max_window_log2=3, fwd_threads=16, bwd_threads=16)),
+    (torch.complex64, 11, 1, 1, True, 2, 1500, True, "bitrev", {}),  # two backward chunks
+    (torch.float32, 12, 1, 1, False, 2, 4000, False, "random", {}),  # one forward launch of 512 threads
+    (torch.complex64, 13, 1, 1, True, 2, 5000, True, "bitrev", {}),  # two forward launches
+    (torch.complex64, 10, 1, 1, False, 9, 700, True, "random", dict(fwd_frames=4, bwd_frames=4, bwd_threads=128)),
+    (torch.complex64, 5, 2, 1, True, 41, 20, True, "random", dict(fwd_threads=8, bwd_threads=8, sm_count=1,
+                                                                  max_grid=1)),  # blocks loop over tiles and items
+]
+
+
+def _mapped_problem(dtype, log_n, nblocks, nstacks, batch, length, real, perm, seed):
+    gen = torch.Generator().manual_seed(seed)
+    tw, x, grad = _random_problem(dtype, batch, nstacks, log_n, nblocks, gen)
+    x = x[..., :length].contiguous()
+    x = x.real.contiguous() if real else x
+    n = 1 << log_n
+    perm = {None: None, "bitrev": bitreversal_permutation(n),
+            "random": torch.randperm(n, generator=gen)}[perm]
+    return tw, x, grad, perm
+
+
+def _check_mapped(lib, dtype, log_n, nblocks, nstacks, increasing, batch, length, real, perm, input_grad=True,
+                  **knobs):
+    tw, x, grad, p = _mapped_problem(dtype, log_n, nblocks, nstacks, batch, length, real, perm, seed=log_n + length)
+    out, dtw, dx, fwd, bwd = _run(lib, tw, x, grad, increasing, input_grad, p, **knobs)
+    ref_out, ref_dtw, ref_dx = _reference(tw, x, grad, increasing, p)
+    tol = 1e-5 if dtype in (torch.float32, torch.complex64) else 1e-12
+    pairs = [("out", out, ref_out), ("d_twiddle", dtw, ref_dtw)] + ([("d_x", dx, ref_dx)] if input_grad else [])
+    for name, got, want in pairs:
+        assert not got.isnan().any(), f"{name}: unwritten (NaN) elements"
+        err = _rel_err(got, want)
+        assert err <= tol, f"{name}: relative error {err:.3g} > {tol}"
+    if input_grad:
+        assert dx.shape == x.shape and dx.dtype == x.dtype
+    return fwd, bwd
+
+
+@pytest.mark.parametrize("dtype,log_n,nblocks,nstacks,increasing,batch,length,real,perm,knobs", MAPPED,
+                         ids=[f"{str(c[0]).split('.')[-1]}-n{1 << c[1]}-L{c[6]}{'-real' if c[7] else ''}"
+                              f"{'-' + c[8] if c[8] else ''}-{i}" for i, c in enumerate(MAPPED)])
+def test_the_ops_own_x_goes_through_the_staging(emu, dtype, log_n, nblocks, nstacks, increasing, batch, length,
+                                                 real, perm, knobs):
+    """Short rows (read as zero-padded), a real x with a complex twiddle and an input permutation, alone and
+    together, in one-launch and chunked plans: the same outputs and gradients as the reference, d_x in x's shape,
+    dtype and order, and nothing written outside x's rows (the guards around d_x)."""
+    _check_mapped(emu, dtype, log_n, nblocks, nstacks, increasing, batch, length, real, perm, **knobs)
+
+
+@pytest.mark.parametrize("knobs", [{}, dict(bw_smem_bytes=24_000, max_window_log2=5)], ids=["one-chunk", "chunked"])
+def test_the_mapped_backward_without_input_gradient(emu, knobs):
+    """Without d_x nothing is written through the map, and the gradient between chunks goes to the workspace."""
+    _check_mapped(emu, torch.complex64, 10, 1, 1, False, 3, 900, True, "bitrev", input_grad=False, **knobs)
+
+
+def test_the_mapped_load_leaves_the_output_in_vectors(emu):
+    """Only the input is read element by element: the output and the gradient still move in 16-byte vectors."""
+    fwd, bwd = _check_mapped(emu, torch.complex64, 9, 1, 1, True, 3, 400, True, "bitrev")
+    assert fwd == (1, 1) and bwd[0] == bwd[1] >= 1, (fwd, bwd)
+
+
+def test_a_map_needs_a_block(emu):
+    """With no blocks no launch would read the map: refused (the binding applies the identity itself)."""
+    tw, x, grad, perm = _mapped_problem(torch.complex64, 4, 1, 1, 2, 10, True, "random", seed=0)
+    tw0 = tw[:, :0].contiguous()
+    out = torch.empty(2, 1, 16, dtype=torch.complex64)
+    st = emu.kf_emu_forward(2, tw0.data_ptr(), x.data_ptr(), out.data_ptr(), 2, 1, 4, 0, 1, _knobs(), None, 10, 1,
+                            perm.data_ptr())
+    assert STATUS[st] == "invalid argument"
+
+
 def test_misaligned_twiddle_is_refused(emu):
     storage = torch.randn(1 + 3 * 4 * 4, dtype=torch.float32)
     tw = storage[1:].view(1, 1, 3, 4, 2, 2)  # 4 bytes past a 16-byte boundary
     x = torch.randn(2, 1, 8)
     out = torch.empty_like(x)
-    st = emu.kf_emu_forward(0, tw.data_ptr(), x.data_ptr(), out.data_ptr(), 2, 1, 3, 1, 1, _knobs(), None)
+    st = emu.kf_emu_forward(0, tw.data_ptr(), x.data_ptr(), out.data_ptr(), 2, 1, 3, 1, 1, _knobs(), None, 0, 0, None)
     assert STATUS[st] == "misaligned pointer"
 
 
@@ -208,7 +292,7 @@ def test_frames_off_their_element_alignment_are_refused(emu):
     x_ptr = storage.data_ptr() + 4  # 4 bytes past an element boundary
     assert x_ptr % 8 == 4
     out = torch.empty(2, 1, 8, dtype=torch.complex64)
-    st = emu.kf_emu_forward(2, tw.data_ptr(), x_ptr, out.data_ptr(), 2, 1, 3, 1, 1, _knobs(), None)
+    st = emu.kf_emu_forward(2, tw.data_ptr(), x_ptr, out.data_ptr(), 2, 1, 3, 1, 1, _knobs(), None, 0, 0, None)
     assert STATUS[st] == "misaligned pointer"
 
 

@@ -1,5 +1,6 @@
 """What only the CUDA op has: its launch plans (forced through the binding's knobs), frames-per-thread
-instantiations, several launches and chunks, grid loops, repeatability, and the NaN poisoning the tests rely on.
+instantiations, several launches and chunks, grid loops, the op's own x (short, real, permuted rows) read through
+those plans' staging, repeatability, and the NaN poisoning the tests rely on.
 
 The op's correctness on every device (n = 2 ... 4096, every dtype, gradients, opcheck, torch.compile, the shared
 ValueError) is ``tests/test_op.py``, whose CUDA runs are the same tests as its CPU runs. Runs only where torch sees
@@ -14,7 +15,7 @@ import os
 import pytest
 import torch
 
-from kfront.core import _backend, butterfly_multiply_reference
+from kfront.core import _backend, bitreversal_permutation, butterfly_multiply_reference
 
 
 def _unavailable() -> str | None:
@@ -147,6 +148,37 @@ def test_backward_without_input_gradient_over_several_chunks(log_n, nblocks):
     dtw, no_dx = torch.ops.kfront.butterfly_multiply_backward(grad, tw, x, True, False)
     assert no_dx.shape == (0,)
     _compare("d_twiddle", dtw, ref_dtw, 1e-5, seed)
+
+
+@pytest.mark.parametrize("window,budget,input_grad",
+                         [(0, 0, True), (4, 0, True), (0, 24_000, True), (5, 24_000, False)])
+def test_the_ops_own_x_through_every_plan(monkeypatch, window, budget, input_grad):
+    """Real rows of 25/32 of n, bit-reversed, read by the kernels' staging (one launch, or strided sub-blocks of a
+    chunked plan where the permutation is a gather across them): the reference's outputs and gradients, d_x in x's
+    real (batch, nstacks, L) shape, written everywhere (poisoned first)."""
+    monkeypatch.setenv("KFRONT_CUDA_MAX_WINDOW_LOG2", str(window))
+    monkeypatch.setenv("KFRONT_CUDA_BW_SMEM_BYTES", str(budget))
+    seed = _seed()
+    log_n = 10
+    n = 1 << log_n
+    tw, x, grad = _problem(torch.complex64, 7, 2, log_n, 2, seed)
+    x = x.real[..., : n * 25 // 32].contiguous()  # (batch, nstacks, L) real
+    perm = bitreversal_permutation(n, device="cuda")
+    tw64, x64 = tw.to(torch.complex128).requires_grad_(), x.to(torch.float64).requires_grad_()
+    ref = butterfly_multiply_reference(tw64, x64, False, perm)
+    ref.backward(grad.to(ref.dtype))
+    _poison(grad)
+    out = torch.ops.kfront.butterfly_multiply(tw, x, False, perm)
+    _poison(tw, x)
+    dtw, dx = torch.ops.kfront.butterfly_multiply_backward(grad, tw, x, False, input_grad, perm)
+    torch.cuda.synchronize()
+    _compare("out", out, ref.detach(), 1e-5, seed)
+    _compare("d_twiddle", dtw, tw64.grad, 1e-5, seed)
+    if input_grad:
+        assert dx.dtype == torch.float32
+        _compare("d_x", dx, x64.grad, 1e-5, seed)
+    else:
+        assert dx.shape == (0,)
 
 
 def test_poisoning_reaches_the_outputs():

@@ -42,7 +42,7 @@ def torchaudio_reference(output: str, dtype: torch.dtype):
 @pytest.mark.parametrize("real_input", ["complex", "packed"])
 def test_n_fft_400_equals_torchaudio_at_init(output, dtype, tol, real_input, speech):
     fe = KaleidoFrontend(output=output, real_input=real_input, dtype=dtype, **KW)
-    assert fe.kmatrix.construction == "bluestein" and fe.n_freqs == 201
+    assert fe.kmatrix.construction == "bluestein" and fe.config.n_freqs == 201
     reference = torchaudio_reference(output, dtype)
     for x in [noise(2, 8000, dtype=dtype)] + [w.to(dtype) for w in speech[:2]]:
         want, got = reference(x), fe(x)
@@ -79,7 +79,7 @@ def test_streaming_freeze_export_and_plots_at_400(tmp_path):
     want = fe(x).detach()
     stream = fe.stream()
     online = torch.cat([stream.push(x[..., i:i + 700]) for i in range(0, 4000, 700)] + [stream.flush()], -1)
-    assert torch.equal(online, want)
+    torch.testing.assert_close(online, want, rtol=1e-6, atol=1e-6)  # to rounding: see test_frontend_streaming
     assert kmatrix_drift(fe) > 1e-3
     for form in ("dense", "butterfly"):
         frozen = freeze(fe, form)

@@ -48,7 +48,7 @@ def test_folded_gather_equals_kmatrix_module(kwargs):
     frames = torch.randn(5, 3, SMALL["n_fft"], dtype=torch.float64)
     from kfront.frontend.functional import pad_window
     ours = fe.spectrum(frames)
-    ref = fe.kmatrix(frames * pad_window(fe.window, fe.n_fft))
+    ref = fe.kmatrix(frames * pad_window(fe.window, fe.config.n_fft))
     torch.testing.assert_close(ours, ref, rtol=1e-12, atol=1e-12)
     w = torch.randn(ours.shape, dtype=torch.complex128)
     g1 = torch.autograd.grad((ours * w).real.sum(), (fe.kmatrix.twiddle, fe.window))
@@ -66,9 +66,9 @@ def test_packed_equals_explicit_real_fft_trick(kwargs):
         fe.separation.add_(0.1 * torch.randn_like(fe.separation))  # a trained separation, not the exact one
     frames = torch.randn(5, 3, SMALL["n_fft"], dtype=torch.float64)
     from kfront.frontend.functional import pad_window
-    xw = frames * pad_window(fe.window, fe.n_fft)
+    xw = frames * pad_window(fe.window, fe.config.n_fft)
     zspec = fe.kmatrix(torch.complex(xw[..., 0::2], xw[..., 1::2]))  # (..., n/2)
-    half = fe.n_fft // 2
+    half = fe.config.n_fft // 2
     a, b = fe.separation
     ref = torch.stack([a[k] * zspec[..., k % half] + b[k] * zspec[..., (half - k) % half].conj()
                        for k in range(half + 1)], -1)

@@ -33,10 +33,9 @@ def test_streaming_equals_offline(center, hop):
             it = iter(sizes) if sizes else iter(lambda: rng.choice([1, 2, 3, 17, 31, 64, 100, 257]), None)
             online = _stream(fe, x, it)
             assert online.shape == offline.shape
-            if isinstance(fe, KaleidoFrontend):
-                assert torch.equal(online, offline)  # same ops on the same frames
-            else:  # the STFT's own batching can change the last bit
-                torch.testing.assert_close(online, offline, rtol=1e-6, atol=1e-6)
+            # The same ops on the same frames, but a BLAS may block a matmul of fewer rows differently (the DCT's
+            # last bit moves on some CPUs): equal to float rounding, far below any framing or padding mistake.
+            torch.testing.assert_close(online, offline, rtol=1e-6, atol=1e-6)
 
 
 def test_streaming_errors_and_reuse():

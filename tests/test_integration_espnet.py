@@ -71,7 +71,7 @@ def test_espnet_type_checks_accept_the_adapter():
     choices = ClassChoices("frontend", classes=dict(default=ESPnetDefaultFrontend, kfront=DefaultFrontend),
                            type_check=AbsFrontend, default="default")
     frontend = choices.get_class("kfront")(**{"fs": "16k", "n_fft": 512, "hop_length": 160, "n_mels": 40})
-    assert frontend.output_size() == 40 and frontend.hop_length == 160
+    assert frontend.output_size() == 40 and frontend.frontend.config.hop_length == 160
 
 
 class _NotAFrontend(torch.nn.Module):

@@ -144,9 +144,8 @@ def test_sample_format_is_required_and_checked(speech):
     kaldi = KaldiFbank(sample_format="int16", learnable=False)
     want_float, want_int16 = knf_run(knf_options(), wave), knf_run(knf_options(), pcm.float())
 
-    # features on [-1, 1] audio: int16 PCM and int16-range floats are refused, unless input_scale converts them
-    with pytest.raises(ValueError, match="int16 PCM, but sample_format='float'"):
-        icefall(pcm)
+    # features on [-1, 1] audio: int16 PCM lands there, int16-range floats are refused unless input_scale converts
+    assert rel_err(icefall(pcm), knf_run(knf_options(), pcm.float() / INT16_SCALE)) <= 1e-4
     with pytest.raises(ValueError, match="peaks at 1.*sample_format='float' expects audio in \\[-1, 1\\]"):
         icefall(wave * INT16_SCALE)
     with pytest.raises(ValueError, match="peaks at"):  # one int16-range item in a batch is enough
@@ -233,4 +232,50 @@ def test_400_point_transform_fixed_and_learnable():
     want = knf_run(knf_options(round_to_power_of_two=False), wave)
     for learnable in (False, True):
         fe = KaldiFbank(sample_format="float", round_to_power_of_two=False, learnable=learnable)
-        assert fe.frontend.n_fft == 400 and rel_err(fe(wave), want) <= 1e-4
+        assert fe.frontend.config.n_fft == 400 and rel_err(fe(wave), want) <= 1e-4
+
+
+# (sample_format, input_scale): the default of each format and the preset that converts the other scale
+SCALE_SETTINGS = [("float", 1.0), ("float", 1 / INT16_SCALE), ("int16", 1.0), ("int16", INT16_SCALE)]
+# what each kind of input meets under each setting: the features of the audio it holds, or a refusal naming why
+LANDING = {
+    ("float", 1.0): {"pcm": "lands", "float": "lands", "int16-range": "looks like int16-range audio"},
+    ("float", 1 / INT16_SCALE): {"pcm": "lands", "float": "divided by 32768", "int16-range": "lands"},
+    ("int16", 1.0): {"pcm": "lands", "float": "looks like float audio in \\[-1, 1\\]", "int16-range": "lands"},
+    ("int16", INT16_SCALE): {"pcm": "lands", "float": "lands", "int16-range": "multiplied by 32768"},
+}
+
+
+@pytest.mark.parametrize("learnable", [False, True])
+@pytest.mark.parametrize("fmt,scale", SCALE_SETTINGS)
+def test_every_input_scale_lands_where_the_format_expects_or_is_refused(fmt, scale, learnable, speech):
+    """Integer PCM, float audio in [-1, 1] and int16-range floats, into each sample_format with its default and its
+    converting input_scale (WeNet's 32768 among them): the features equal kaldi-native-fbank's and
+    torchaudio.compliance.kaldi's on the audio as the format reads it, or the input is refused by name. Integer
+    PCM has one scale and always lands; it is never multiplied by input_scale (which once gave +20.8 per bin)."""
+    wave = speech[1]
+    pcm = (wave * INT16_SCALE).round().clamp(-32768, 32767).to(torch.int16)
+    inputs = {"pcm": pcm, "float": pcm.float() / INT16_SCALE, "int16-range": pcm.float()}
+    # every input holds the same audio; the format computes its features on it in [-1, 1] or in int16 range
+    read = pcm.double() / (INT16_SCALE if fmt == "float" else 1.0)
+    fbank = KaldiFbank(sample_format=fmt, input_scale=scale, learnable=learnable)
+    for kind, waveform in inputs.items():
+        landing = LANDING[(fmt, scale)][kind]
+        if landing != "lands":
+            with pytest.raises(ValueError, match=f"peaks at .*{landing}.*sample_format='{fmt}'"):
+                fbank(waveform)
+            continue
+        assert rel_err(fbank(waveform), knf_run(knf_options(), read)) <= 1e-4, kind
+        with default_dtype(torch.float64):
+            want = tak.fbank(read.unsqueeze(0), dither=0.0, energy_floor=0.0)
+        assert rel_err(fbank(waveform), want) <= 1e-4, kind
+
+
+def test_wenet_preset_reads_int16_pcm_as_it_is(speech):
+    """KaldiFbank.wenet() (input_scale=32768) on an int16 tensor: WeNet's features of that PCM, not 32768 times it."""
+    pcm = (speech[0] * INT16_SCALE).round().to(torch.int16)
+    wenet = KaldiFbank.wenet(learnable=False)
+    with default_dtype(torch.float64):
+        want = tak.fbank(pcm.double().unsqueeze(0), num_mel_bins=80, dither=0.0, energy_floor=0.0)
+    assert rel_err(wenet(pcm), want) <= 1e-4
+    assert rel_err(wenet(pcm), wenet(pcm.float() / INT16_SCALE)) <= 1e-5  # the same as its float input

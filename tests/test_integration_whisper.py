@@ -8,6 +8,7 @@ extractor's, and trains the K-matrix through its loss.
 import importlib
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -84,7 +85,7 @@ def test_audio_past_30s_is_truncated_as_the_extractor_does():
 def test_from_feature_extractor(feature_size, speech):
     extractor = transformers.WhisperFeatureExtractor(feature_size=feature_size)
     frontend = WhisperFrontend.from_feature_extractor(extractor, learnable=False)
-    assert frontend.n_mels == feature_size and frontend.nb_max_frames == extractor.nb_max_frames
+    assert frontend.frontend.config.n_mels == feature_size and frontend.nb_max_frames == extractor.nb_max_frames
     assert frontend.n_samples == extractor.n_samples
     ref = extractor([w.numpy() for w in speech[:2]], sampling_rate=16000, return_tensors="np")["input_features"]
     assert rel_err(frontend(speech[:2]), ref) <= 1e-4
@@ -166,14 +167,58 @@ def test_other_sample_rates_are_refused(fixed):
         fixed([torch.randn(4000)], sample_rate=8000)
 
 
-def test_integer_audio_is_refused(fixed):
-    pcm = torch.zeros(4000, dtype=torch.int16)
-    for waveform, name in ((pcm, "waveform"), ([torch.randn(100), pcm], r"waveform\[1\]")):
-        with pytest.raises(ValueError, match=name + r" must hold float samples in \[-1, 1\], as Whisper reads them, "
-                                                    r"got dtype torch.int16 \(int16 PCM: divide by 32768.0\)"):
+def test_other_integer_and_non_audio_dtypes_are_refused(fixed):
+    for waveform, name, dtype in ((torch.zeros(4000, dtype=torch.int64), "waveform", "torch.int64"),
+                                  ([torch.randn(100), torch.zeros(400, dtype=torch.uint8)], r"waveform\[1\]",
+                                   "torch.uint8"),
+                                  ([np.zeros(400, dtype=np.complex64)], r"waveform\[0\]", "complex64")):
+        with pytest.raises(ValueError, match=name + r" must hold float samples in \[-1, 1\].*int16 / int32 PCM"
+                                                    f".*{dtype}"):
             fixed(waveform)
-    with pytest.raises(ValueError, match="must be a torch.Tensor of float samples, got ndarray"):
-        fixed([pcm.numpy()])
+    with pytest.raises(ValueError, match="must be a torch.Tensor, a NumPy array or a list of float samples, got str"):
+        fixed(["not audio"])
+
+
+def test_numpy_and_lists_are_taken_as_the_extractor_takes_them(fixed, speech):
+    """transformers' users pass NumPy: float32 / float64 arrays, a (batch, time) array, lists of arrays, lists of
+    numbers; each gives the extractor's features of the same audio."""
+    waves = [w[:20_000] for w in speech[:2]]
+    arrays = [w.numpy() for w in waves]
+    ref = extract(waves)["input_features"]
+    forms = {"list of float32 arrays": arrays, "list of float64 arrays": [a.astype(np.float64) for a in arrays],
+             "list of lists": [a.tolist() for a in arrays], "(batch, time) array": np.stack(arrays),
+             "tuple of arrays": tuple(arrays)}
+    for form, waveform in forms.items():
+        assert rel_err(fixed(waveform), ref) <= 1e-4, form
+    one = extract(waves[:1])["input_features"]
+    for form, waveform in {"1-D array": arrays[0], "list of numbers": arrays[0].tolist(),
+                           "read-only array": np.frombuffer(arrays[0].tobytes(), dtype=np.float32)}.items():
+        assert rel_err(fixed(waveform), one) <= 1e-4, form
+
+
+def test_integer_pcm_is_divided_by_its_full_scale(fixed, speech):
+    """int16 (and int32) PCM, as NumPy or torch, alone or in a list: the features of the audio in [-1, 1]. (The
+    extractor casts int16 to float as it is: features of int16-range audio.)"""
+    pcm = (speech[0][:20_000] * 32768).round().to(torch.int16)
+    want = fixed(pcm.float() / 32768)
+    for form, waveform in {"torch int16": pcm, "NumPy int16": pcm.numpy(), "list of NumPy int16": [pcm.numpy()],
+                           "NumPy int32": pcm.numpy().astype(np.int32) * 65536}.items():
+        assert rel_err(fixed(waveform), want) <= 1e-6, form
+
+
+def test_int16_range_floats_are_refused_as_the_kaldi_adapter_refuses_them(fixed, speech):
+    """Whisper reads [-1, 1]: audio scaled by 32768 is refused, naming the item and the fix; do_normalize removes
+    the scale (the extractor's features of it), check_scale=False lets it through."""
+    loud = [speech[0][:16_000], speech[1][:16_000] * 32768]
+    with pytest.raises(ValueError, match=r"item 1: waveform peaks at .*int16-range audio, not audio in \[-1, 1\], "
+                                         r"which Whisper reads: divide int16-range audio by 32768"):
+        fixed(loud)
+    with pytest.raises(ValueError, match="item 0: waveform peaks at"):
+        fixed(loud[1].numpy())
+    normalised = WhisperFrontend(learnable=False, do_normalize=True)(loud)
+    assert rel_err(normalised, extract(loud, do_normalize=True)["input_features"]) <= 1e-4
+    WhisperFrontend(learnable=False, check_scale=False)(loud)
+    fixed([speech[0][:16_000] * 3.9, torch.randn(48_000)])  # gain past full scale, unit-variance noise
 
 
 def test_lengths_in_the_wrong_form_are_refused(fixed):
@@ -220,7 +265,7 @@ def test_bad_settings_are_refused():
         WhisperFrontend(learnable=False, padding="do_not_pad")
     with pytest.raises(ValueError, match="chunk_length must be a positive int"):
         WhisperFrontend(learnable=False, chunk_length=0)
-    with pytest.raises(ValueError, match="does not take"):
+    with pytest.raises(ValueError, match="learnable=False builds the fixed Fbank.*kmatrix_width=2"):
         WhisperFrontend(learnable=False, kmatrix_width=2)  # a K-matrix argument for the fixed twin
 
 

@@ -78,3 +78,21 @@ def test_build_py_copies_csrc_and_installed_package_finds_it(tmp_path):
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert Path(proc.stdout.strip()) == lib / "kfront" / "_csrc"
+
+
+def test_build_py_carries_the_package_data(tmp_path):
+    """Every data file pyproject.toml declares (the corpus generator's resources, TIMIT's lists) is in the build, and
+    each declared package holds files that match."""
+    tomllib = pytest.importorskip("tomllib")
+    pytest.importorskip("setuptools")
+    package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    lib = tmp_path / "lib"
+    proc = subprocess.run([sys.executable, "setup.py", "-q", "build_py", "--build-lib", str(lib)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    for package, patterns in package_data.items():
+        for pattern in patterns:
+            files = sorted((ROOT / package.replace(".", "/")).glob(pattern))
+            assert files, f"package-data {package}: {pattern} matches no file"
+            for path in files:
+                assert (lib / path.relative_to(ROOT)).is_file(), path.relative_to(ROOT)

@@ -188,6 +188,20 @@ def test_power_of_short_rows_gradcheck_and_opcheck(device):
         ops(device).butterfly_multiply_power(tw, x, True, 17)  # k counts the n outputs, not x's L samples
 
 
+@pytest.mark.parametrize("k", [5, 8])
+def test_head_power_matches_autograd_of_slice_and_square(k):
+    """``head_power`` alone, the composition's last step: its gradient passes gradcheck and equals the gradient of
+    slicing then squaring."""
+    from kfront.core import head_power
+
+    y = torch.randn(3, 4, 8, dtype=torch.complex128, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: head_power(t, k), (y,))
+    g = torch.randn(3, 4, k, dtype=torch.float64)
+    (mine,) = torch.autograd.grad(head_power(y, k), y, g)
+    (ref,) = torch.autograd.grad(torch.view_as_real(y[..., :k]).square().sum(-1), y, g)
+    torch.testing.assert_close(mine, ref, rtol=0, atol=1e-14)
+
+
 def test_power_without_the_compiled_op(monkeypatch):
     """Where the compiled op does not run, the power is the product then head_power: same values."""
     tw = _twiddle(2, 1, 16, torch.complex128)

@@ -44,19 +44,19 @@ def test_run_sh_end_to_end(tmp_path):
     # all four front-ends: fixed and learnable log-mel and MFCC (the default leaves out the learnable MFCC)
     out = run_recipe("--corpus_dir", str(corpus), "--corpus_opts", "--tiny", "--data_dir", str(data),
                      "--exp_dir", str(exp), "--seeds", "1", "--epochs", "1", "--overrides", TINY,
-                     "--frontends", "fbank kaleido_fbank mfcc kaleido")
-    runs = ["fbank_seed1", "kaleido_fbank_seed1", "mfcc_seed1", "kaleido_seed1"]
+                     "--frontends", "fbank kaleido_fbank mfcc kaleido_mfcc")
+    runs = ["fbank_seed1", "kaleido_fbank_seed1", "mfcc_seed1", "kaleido_mfcc_seed1"]
     text = check_outputs(exp, data, runs)
     assert all(f"| {run[:-6]} | 1 |" in out for run in runs)  # the table is printed
     # the paired differences: each learnable front-end against its fixed twin (and the best fixed one)
-    assert "| kaleido | mfcc (twin" in text and "| kaleido_fbank | fbank (twin" in text
+    assert "| kaleido_mfcc | mfcc (twin" in text and "| kaleido_fbank | fbank (twin" in text
     for run in runs:  # each run's progress on the console, from its status.txt
         assert re.search(rf"^\[[0-9:]{{8}}\] (.* \| )?{run}: epoch 1/1, dev PER [0-9.]+%, done( \| |$)", out, re.M), out
-    assert (exp / "plots" / "kmatrix_kaleido_seed1.png").is_file()
+    assert (exp / "plots" / "kmatrix_kaleido_mfcc_seed1.png").is_file()
     # every stage skips work already done: a second run retrains nothing
     out2 = run_recipe("--corpus_dir", str(corpus), "--corpus_opts", "--tiny", "--data_dir", str(data), "--exp_dir",
                       str(exp), "--seeds", "1", "--epochs", "1", "--overrides", TINY, "--stop_stage", "2",
-                      "--frontends", "fbank kaleido_fbank mfcc kaleido")
+                      "--frontends", "fbank kaleido_fbank mfcc kaleido_mfcc")
     assert "already complete" in out2 and "up to date" in out2
     assert all("nothing to do" in (exp / run / "train.log").read_text() for run in runs)
 

@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 SHAPES = Path(__file__).resolve().parent / "builtin_corpus_shapes.tsv"
-CONFIGS = [ROOT / "recipes" / "timit" / "conf" / f"timit_{name}.yaml" for name in ("mfcc", "kaleido")]
+CONFIGS = [ROOT / "recipes" / "timit" / "conf" / f"timit_{name}.yaml" for name in ("mfcc", "kaleido_mfcc")]
 SAMPLE_RATE = 16000
 TIMIT_TRAIN_SECONDS = 11_300  # 3696 utterances (recipes/timit/README.md)
 
@@ -171,6 +171,9 @@ def main(argv=None) -> str:
                 " " + a for a in (sys.argv[1:] if argv is None else [str(a) for a in argv]))}
     text = report(results, seconds, meta)
     print(text)
+    # the check script's one-line verdict of this stage
+    print("last epoch: " + ", ".join(f"{name} {float(rows[-1]['epoch_seconds']):.2f} s"
+                                     for name, rows in results.items()))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text)

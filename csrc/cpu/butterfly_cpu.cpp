@@ -18,6 +18,7 @@
 #endif
 
 #include "../butterfly_checks.h"
+#include "../butterfly_perm.h"
 #include "butterfly_kernel.h"
 #include "power_kernel.h"
 
@@ -305,13 +306,13 @@ at::Tensor forward_cpu(const at::Tensor& twiddle, const at::Tensor& x, bool incr
   // (batch, nstacks, n), or (batch, power_k)
   auto out = power_k < 0 ? at::empty({x_c.size(0), x_c.size(1), 2 * tw_c.size(3)}, tw_c.options())
                          : at::empty({x_c.size(0), power_k}, tw_c.options().dtype(real));
-  const auto inverse = perm.has_value() ? perm_inverse(*perm, op) : std::vector<int64_t>();
+  const at::Tensor inverse = perm.has_value() ? checked_perm(*perm, op).inverse : at::Tensor();  // once per buffer
   if (out.numel() == 0) return out;
   advise_huge_pages(out);
   const auto sep_c = separation.defined() ? separation.contiguous() : separation;
   Job job(problem_of(tw_c, x_c, increasing_stride), x_c.size(2), tw_c.is_complex() && !x_c.is_complex(), power_k,
           sep_c.defined() ? sep_c.const_data_ptr() : nullptr);
-  job.inverse = perm.has_value() ? inverse.data() : nullptr;
+  job.inverse = perm.has_value() ? inverse.const_data_ptr<int64_t>() : nullptr;
   AT_DISPATCH_FLOATING_AND_COMPLEX_TYPES(tw_c.scalar_type(), "butterfly_multiply_cpu", [&] {
     using real_t = typename c10::scalar_value_type<scalar_t>::type;
     constexpr bool kCplx = c10::is_complex<scalar_t>::value;
@@ -356,11 +357,11 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> backward_cpu(const at::Tensor& gr
   advise_huge_pages(dx);
   const auto sep_c = separation.defined() ? separation.contiguous() : separation;
   auto dsep = sep_c.defined() ? at::zeros_like(sep_c, at::MemoryFormat::Contiguous) : at::empty({0}, tw_c.options());
-  const auto inverse = perm.has_value() ? perm_inverse(*perm, op) : std::vector<int64_t>();
+  const at::Tensor inverse = perm.has_value() ? checked_perm(*perm, op).inverse : at::Tensor();  // once per buffer
   if (x_c.numel() == 0) return {at::zeros_like(tw_c, at::MemoryFormat::Contiguous), dx, dsep};
   Job job(problem_of(tw_c, x_c, increasing_stride), x_c.size(2), tw_c.is_complex() && !x_c.is_complex(), power_k,
           sep_c.defined() ? sep_c.const_data_ptr() : nullptr);
-  job.inverse = perm.has_value() ? inverse.data() : nullptr;
+  job.inverse = perm.has_value() ? inverse.const_data_ptr<int64_t>() : nullptr;
   auto dtw = at::empty_like(tw_c, at::MemoryFormat::Contiguous);
   AT_DISPATCH_FLOATING_AND_COMPLEX_TYPES(tw_c.scalar_type(), "butterfly_multiply_backward_cpu", [&] {
     using real_t = typename c10::scalar_value_type<scalar_t>::type;

@@ -79,7 +79,11 @@ KF_DEV void backward_tile(const BackwardParams<T>& P, Ctx& ctx, T* smem, int64_t
   const int tid = ctx.thread();
   const int slot = tid / lay.tpi, lt = tid % lay.tpi;
 
-  stage<true, T, R, F>(X, P.x, nullptr, lay, C, P.vector_io, s, oi, bi, tid);
+  if (P.in.x != nullptr) {
+    stage_mapped<true, T, R, F>(X, P.in, lay, C, s, oi, bi, tid);
+  } else {
+    stage<true, T, R, F>(X, P.x, nullptr, lay, C, P.vector_io, s, oi, bi, tid);
+  }
   stage<true, T, R, F>(gbuf, P.gin, nullptr, lay, C, P.vector_io, s, oi, bi, tid);
   ctx.sync();
   // Recompute the chunk's forward, keeping every phase's input.
@@ -125,7 +129,11 @@ KF_DEV void backward_tile(const BackwardParams<T>& P, Ctx& ctx, T* smem, int64_t
     store_phase<T, R, F>(gbuf, lay, slot, lp, gr);
     ctx.sync();
   }
-  if (P.gx != nullptr) stage<false, T, R, F>(gbuf, nullptr, P.gx, lay, C, P.vector_io, s, oi, bi, tid);
+  if (P.in.x != nullptr) {
+    if (P.in.dx != nullptr) stage_mapped<false, T, R, F>(gbuf, P.in, lay, C, s, oi, bi, tid);
+  } else if (P.gx != nullptr) {
+    stage<false, T, R, F>(gbuf, nullptr, P.gx, lay, C, P.vector_io, s, oi, bi, tid);
+  }
   ctx.sync();
 }
 

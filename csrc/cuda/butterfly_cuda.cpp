@@ -2,7 +2,9 @@
 // checks shared with the CPU (butterfly_checks.h), allocation, alignment and the current stream; the work is in
 // the launchers of butterfly_kernels.h. The power ops have no CUDA kernel: kfront.core.power composes
 // butterfly_multiply and the power where the dispatcher has none. Rows shorter than n (x (batch, nstacks, L),
-// L < n) are zero-padded to n here, before the kernels, which take whole frames; d_x is cut back to L.
+// L < n), a real x with a complex twiddle and an input permutation are read by the kernels' staging (InputMap),
+// which also writes d_x in x's shape and order: none of them costs a pass of its own over the frames. A
+// permutation's values are checked once per buffer (butterfly_perm.h), so a call makes no device-to-host copy.
 //
 // Tuning and testing knobs, read at every call (unset or 0: the defaults):
 //   KFRONT_CUDA_MAX_WINDOW_LOG2  largest sub-block a launch keeps in shared memory, as log2 of its size
@@ -22,6 +24,7 @@
 #include <tuple>
 
 #include "../butterfly_checks.h"
+#include "../butterfly_perm.h"
 #include "butterfly_kernels.h"
 
 namespace kfront {
@@ -60,42 +63,41 @@ at::Tensor aligned_contiguous(const at::Tensor& t) {
   return c;
 }
 
-// The kernels' frames (batch, nstacks, n): a real x with a complex twiddle (a real input) runs as a complex one
-// (its gradient is the real part), and rows of L < n samples are zero-padded to n (one write of the frames:
-// the rows copied in, the padding zeroed). With an input permutation, the padded frames' entries perm[j] (a
-// gather here; the CPU kernels permute while loading their tiles).
-at::Tensor frames_for(const at::Tensor& twiddle, const at::Tensor& x, const std::optional<at::Tensor>& perm) {
-  const int64_t n = 2 * twiddle.size(3), length = x.size(2);
-  at::Tensor frames;
-  if (length == n) {
-    frames = twiddle.is_complex() && !x.is_complex() ? x.to(twiddle.scalar_type()) : x;
-  } else {
-    frames = at::empty({x.size(0), x.size(1), n}, twiddle.options());
-    frames.narrow(2, 0, length).copy_(x);
-    frames.narrow(2, length, n - length).zero_();
-  }
-  if (perm.has_value()) frames = frames.index_select(2, *perm);  // fresh, contiguous
-  return aligned_contiguous(frames);
+// How the kernels read x: directly when it is whole frames of the twiddle's dtype, else through an InputMap over
+// xc (contiguous; a fresh or contiguous tensor is aligned to its element) and the checked permutation. d_x (may
+// be undefined): where the backward writes the input's gradient through the map.
+struct Frames {
+  bool mapped = false;
+  InputMap map{};
+};
+
+Frames frames_of(const at::Tensor& twiddle, const at::Tensor& xc, const std::optional<CheckedPerm>& perm,
+                 const at::Tensor& d_x) {
+  const int64_t n = 2 * twiddle.size(3);
+  Frames f;
+  f.mapped = perm.has_value() || xc.size(2) != n || xc.scalar_type() != twiddle.scalar_type();
+  if (!f.mapped) return f;
+  f.map.x = xc.data_ptr();
+  f.map.dx = d_x.defined() ? d_x.data_ptr() : nullptr;
+  f.map.perm = perm.has_value() ? perm->perm.const_data_ptr<int64_t>() : nullptr;
+  f.map.length = xc.size(2);
+  f.map.real = xc.scalar_type() != twiddle.scalar_type();
+  return f;
 }
 
-// d_x as the op returns it, with x's shape and dtype: the gradient of the kernels' frames (frames_for) put back
-// in x's order (inverse: the permutation's inverse, from perm_inverse_on_device), cut back to x's rows, and its
-// real part for a real input.
-at::Tensor input_grad_of(const at::Tensor& d_frames, const at::Tensor& x, const std::optional<at::Tensor>& inverse) {
-  const bool real_input = !x.is_complex() && d_frames.is_complex();
-  const at::Tensor d = inverse.has_value() ? d_frames.index_select(2, *inverse) : d_frames;
-  if (d.size(2) == x.size(2)) return real_input ? at::real(d).contiguous() : d;
-  return (real_input ? at::real(d) : d).narrow(2, 0, x.size(2)).contiguous();
+// No blocks is the identity on the zero-padded, permuted rows: out (batch, nstacks, n), and the gradient back in
+// x's order and shape. Not worth a kernel of its own (nothing uses it for speed).
+at::Tensor identity_forward(const at::Tensor& twiddle, const at::Tensor& x, const std::optional<CheckedPerm>& perm) {
+  const int64_t n = 2 * twiddle.size(3);
+  at::Tensor out = at::zeros({x.size(0), x.size(1), n}, twiddle.options());
+  out.narrow(2, 0, x.size(2)).copy_(x);
+  return perm.has_value() ? out.index_select(2, perm->perm) : out;
 }
 
-// The inverse of a checked perm (check_perm), on its device, from one sort: its sorted values must be
-// 0 .. n - 1 (else ValueError), and the order that sorts it is the inverse.
-std::optional<at::Tensor> perm_inverse_on_device(const std::optional<at::Tensor>& perm, const char* op) {
-  if (!perm.has_value()) return std::nullopt;
-  const auto [sorted, inverse] = at::sort(*perm);
-  TORCH_CHECK_VALUE(at::equal(sorted, at::arange(perm->size(0), perm->options())), op,
-                    ": perm must be a permutation of 0 .. ", perm->size(0) - 1);
-  return inverse;
+at::Tensor identity_input_grad(const at::Tensor& grad, const at::Tensor& x, const std::optional<CheckedPerm>& perm) {
+  const at::Tensor d = perm.has_value() ? grad.index_select(2, perm->inverse) : grad;  // back in x's order
+  const at::Tensor cut = d.narrow(2, 0, x.size(2));
+  return (x.is_complex() ? cut : at::real(cut)).contiguous();
 }
 
 void check_cuda(cudaError_t err, const char* op) {
@@ -109,14 +111,19 @@ at::Tensor butterfly_multiply_cuda(const at::Tensor& twiddle, const at::Tensor& 
   check_butterfly_dtype(twiddle, op);
   check_perm(perm, twiddle, x, op);
   const c10::cuda::CUDAGuard guard(x.device());
-  perm_inverse_on_device(perm, op);  // for its check of the values: the forward needs no inverse
+  const std::optional<CheckedPerm> checked =
+      perm.has_value() ? std::optional<CheckedPerm>(checked_perm(*perm, op)) : std::nullopt;
   const Problem pb = problem_of(twiddle, x, increasing_stride);
   const at::Tensor tw = aligned_contiguous(twiddle);
-  const at::Tensor xc = frames_for(tw, x, perm);
-  at::Tensor out = at::empty(xc.sizes(), tw.options());  // (batch, nstacks, n)
+  if (pb.nblocks == 0) return identity_forward(tw, x, checked);
+  const at::Tensor xc = x.contiguous();
+  const Frames frames = frames_of(tw, xc, checked, at::Tensor());
+  const at::Tensor xf = frames.mapped ? xc : aligned_contiguous(xc);  // whole frames: 16-byte vectors need it
+  at::Tensor out = at::empty({x.size(0), x.size(1), pb.n()}, tw.options());  // (batch, nstacks, n)
   if (out.numel() == 0) return out;
-  check_cuda(butterfly_forward(kernel_dtype(tw.scalar_type()), tw.data_ptr(), xc.data_ptr(), out.data_ptr(), pb,
-                               options_from_env(), c10::cuda::getCurrentCUDAStream().stream()),
+  check_cuda(butterfly_forward(kernel_dtype(tw.scalar_type()), tw.data_ptr(), frames.mapped ? nullptr : xf.data_ptr(),
+                               out.data_ptr(), pb, options_from_env(), c10::cuda::getCurrentCUDAStream().stream(),
+                               frames.map),
              op);
   return out;
 }
@@ -133,25 +140,33 @@ std::tuple<at::Tensor, at::Tensor> butterfly_multiply_backward_cuda(const at::Te
   check_butterfly_grad(grad, twiddle, x, op);
   check_perm(perm, twiddle, x, op);
   const c10::cuda::CUDAGuard guard(x.device());
-  const std::optional<at::Tensor> inverse = perm_inverse_on_device(perm, op);
+  const std::optional<CheckedPerm> checked =
+      perm.has_value() ? std::optional<CheckedPerm>(checked_perm(*perm, op)) : std::nullopt;
   const Problem pb = problem_of(twiddle, x, increasing_stride);
   const at::Tensor tw = aligned_contiguous(twiddle);
-  const at::Tensor xc = frames_for(tw, x, perm);
-  const at::Tensor gc = aligned_contiguous(grad);
-  at::Tensor d_twiddle = at::empty_like(tw);  // zeroed by the launcher
   const at::Tensor no_d_x = at::empty({0}, x.options());
-  if (xc.numel() == 0) return {d_twiddle.zero_(), input_grad ? at::empty(x.sizes(), x.options()) : no_d_x};
-  at::Tensor d_x = input_grad ? at::empty_like(xc) : no_d_x;
+  if (pb.nblocks == 0) {
+    return {at::empty_like(tw), input_grad ? identity_input_grad(grad, x, checked) : no_d_x};
+  }
+  const at::Tensor xc = x.contiguous();
+  // x's shape and dtype; a fresh allocation, so 16-byte aligned for the whole-frame path's vectors
+  const at::Tensor d_x = input_grad ? at::empty(xc.sizes(), xc.options()) : no_d_x;
+  at::Tensor d_twiddle = at::empty_like(tw);  // zeroed by the launcher
+  if (xc.numel() == 0) return {d_twiddle.zero_(), d_x};
+  const Frames frames = frames_of(tw, xc, checked, input_grad ? d_x : at::Tensor());
+  const at::Tensor xf = frames.mapped ? xc : aligned_contiguous(xc);
+  const at::Tensor gc = aligned_contiguous(grad);
   const Dtype dtype = kernel_dtype(tw.scalar_type());
   const Options opt = options_from_env();
   int64_t ws_bytes = 0;
-  check_cuda(butterfly_backward_workspace_bytes(dtype, pb, input_grad, opt, &ws_bytes), op);
+  check_cuda(butterfly_backward_workspace_bytes(dtype, pb, input_grad && !frames.mapped, opt, &ws_bytes), op);
   at::Tensor workspace = at::empty({ws_bytes}, xc.options().dtype(at::kByte));
-  check_cuda(butterfly_backward(dtype, gc.data_ptr(), tw.data_ptr(), xc.data_ptr(), d_twiddle.data_ptr(),
-                                input_grad ? d_x.data_ptr() : nullptr, workspace.data_ptr(), ws_bytes, pb, opt,
-                                c10::cuda::getCurrentCUDAStream().stream()),
+  check_cuda(butterfly_backward(dtype, gc.data_ptr(), tw.data_ptr(), frames.mapped ? nullptr : xf.data_ptr(),
+                                d_twiddle.data_ptr(), input_grad && !frames.mapped ? d_x.data_ptr() : nullptr,
+                                workspace.data_ptr(), ws_bytes, pb, opt, c10::cuda::getCurrentCUDAStream().stream(),
+                                frames.map),
              op);
-  return {d_twiddle, input_grad ? input_grad_of(d_x, x, inverse) : d_x};
+  return {d_twiddle, d_x};
 }
 
 }  // namespace

@@ -336,6 +336,113 @@ KF_DEV void stage(T* buf, const T* src, T* dst, const TileLayout& lay, const Chu
   }
 }
 
+// ---- staging through an InputMap: the op's own x and d_x ------------------------------------------------------
+// Element by element: staged position p of a frame is value q = perm[p] of its row (q = p without a
+// permutation), zero where q is past the row's length; the gradient of position p goes back to value q, and that
+// of a padding position nowhere. A permuted frame's values are gathered, so they are read through the L1 cache
+// (the other values of the row are read by the block's other threads soon after; a streaming load would evict
+// them first).
+template <class T>
+struct RealOf {
+  using type = T;
+};
+template <class R>
+struct RealOf<Complex<R>> {
+  using type = R;
+};
+
+template <class T>
+KF_DEV T load_cached(const T* p) {
+#if defined(__CUDA_ARCH__)
+  return __ldg(p);
+#else
+  return *p;
+#endif
+}
+template <class R>
+KF_DEV Complex<R> load_cached(const Complex<R>* p) {
+#if defined(__CUDA_ARCH__)
+  using V = typename std::conditional<sizeof(R) == 4, float2, double2>::type;
+  const V v = __ldg(reinterpret_cast<const V*>(p));
+  return {v.x, v.y};
+#else
+  return *p;
+#endif
+}
+KF_DEV int64_t load_index(const int64_t* p) {
+#if defined(__CUDA_ARCH__)
+  return int64_t(__ldg(reinterpret_cast<const long long*>(p)));
+#else
+  return *p;
+#endif
+}
+
+// Value q of row `row` ((batch, stack) pairs in order) of the mapped input.
+template <class T>
+KF_DEV T load_mapped(const InputMap& in, int64_t row, int64_t q) {
+  using R = typename RealOf<T>::type;
+  if (q >= in.length) return T{};
+  const int64_t i = row * in.length + q;
+  if constexpr (!std::is_same<T, R>::value) {
+    if (in.real) return T{load_cached(static_cast<const R*>(in.x) + i), R(0)};
+  }
+  return load_cached(static_cast<const T*>(in.x) + i);
+}
+
+template <class T>
+KF_DEV void store_mapped(const InputMap& in, int64_t row, int64_t q, T v) {
+  using R = typename RealOf<T>::type;
+  if (q >= in.length) return;
+  const int64_t i = row * in.length + q;
+  if constexpr (!std::is_same<T, R>::value) {
+    if (in.real) {
+      store_stream(static_cast<R*>(in.dx) + i, v.re);  // a real input's gradient is the real part
+      return;
+    }
+  }
+  store_stream(static_cast<T*>(in.dx) + i, v);
+}
+
+// Stages tile (s, oi, bi) from in.x into buf (kToShared) or from buf to in.dx, in stage_accesses' element order
+// and groups; any window (a chunked plan's first chunk holds strided sub-blocks, so a permutation is a gather).
+template <bool kToShared, class T, int R, int F>
+KF_DEV void stage_mapped(T* buf, const InputMap& in, const TileLayout& lay, const ChunkDesc& c, int64_t s,
+                         int64_t oi, int64_t bi, int tid) {
+  constexpr int K = R * F;
+  constexpr int U = K < kStageGroup ? K : kStageGroup;
+  const int64_t n = int64_t(1) << c.log_n;
+  const int count = lay.reff * F;
+  KF_NO_UNROLL
+  for (int k0 = 0; k0 < K; k0 += U) {
+    T v[U];
+    int64_t row[U], q[U];  // row -1: the frame is past the batch
+    int shared[U];
+    KF_UNROLL
+    for (int u = 0; u < U; ++u) {
+      if (k0 + u >= count) continue;
+      const StagePos p = stage_pos<F>(tid + (k0 + u) * lay.tpb, lay, c.a, c.log_m, s, oi, bi, n);
+      const int64_t pos = p.global & (n - 1);
+      row[u] = p.valid ? p.global >> c.log_n : -1;
+      q[u] = in.perm != nullptr ? load_index(in.perm + pos) : pos;
+      shared[u] = p.shared;
+      if (kToShared) {
+        v[u] = p.valid ? load_mapped<T>(in, row[u], q[u]) : T{};
+      } else {
+        v[u] = buf[p.shared];
+      }
+    }
+    KF_UNROLL
+    for (int u = 0; u < U; ++u) {
+      if (k0 + u >= count) continue;
+      if (kToShared) {
+        buf[shared[u]] = v[u];
+      } else if (row[u] >= 0) {
+        store_mapped(in, row[u], q[u], v[u]);
+      }
+    }
+  }
+}
+
 template <class T, int R, int F>
 KF_DEV void load_phase(const T* buf, const TileLayout& lay, int slot, const int (&lp)[R], T (&v)[F][R]) {
   KF_UNROLL

@@ -56,7 +56,11 @@ KF_DEV void forward_body(const ForwardParams<T>& P, Ctx& ctx) {
   const int go = slot & (lay.Go - 1);
   for (int64_t tile = ctx.block(); tile < lay.ntiles; tile += ctx.nblocks()) {
     const int64_t bi = tile % lay.nB, oi = (tile / lay.nB) % lay.nO, s = tile / lay.nB / lay.nO;
-    stage<true, T, R, F>(buf, P.x, nullptr, lay, C, P.vector_io, s, oi, bi, tid);
+    if (P.in.x != nullptr) {
+      stage_mapped<true, T, R, F>(buf, P.in, lay, C, s, oi, bi, tid);
+    } else {
+      stage<true, T, R, F>(buf, P.x, nullptr, lay, C, P.vector_io, s, oi, bi, tid);
+    }
     ctx.sync();
     const int64_t base = sub_block_base(oi * lay.Go + go, C.a, C.log_m);
     const T* tw_s = P.tw + s * P.tw_stack_stride;

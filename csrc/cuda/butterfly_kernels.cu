@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <climits>
+#include <mutex>
+#include <unordered_map>
 
 #include "butterfly_launch.h"
 
@@ -65,6 +67,43 @@ cudaError_t static_smem_bytes(int64_t* bytes) {
   return err;
 }
 
+// What the plans need of a device: its SMs and the dynamic shared memory a block of T's kernels may use.
+struct DeviceLimits {
+  int sms = 1;
+  int64_t smem_limit = kSmemWithoutOptIn;
+};
+
+template <class T>
+cudaError_t query_limits(int device, DeviceLimits* out) {
+  int sms = 0, optin = 0;
+  int64_t static_bytes = 0;
+  cudaError_t err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+  if (err == cudaSuccess) err = cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
+  if (err == cudaSuccess) err = static_smem_bytes<T>(&static_bytes);
+  if (err == cudaSuccess) *out = {sms, int64_t(optin) - static_bytes};
+  return err;
+}
+
+// The limits of the current device, queried once per device and dtype (seven runtime queries, five of them
+// cudaFuncGetAttributes, that every call would otherwise repeat).
+template <class T>
+cudaError_t current_device_limits(DeviceLimits* out) {
+  static std::mutex mutex;
+  static std::unordered_map<int, DeviceLimits> known;
+  int device = 0;
+  cudaError_t err = cudaGetDevice(&device);
+  if (err != cudaSuccess) return err;
+  const std::lock_guard<std::mutex> lock(mutex);
+  const auto it = known.find(device);
+  if (it != known.end()) {
+    *out = it->second;
+    return cudaSuccess;
+  }
+  err = query_limits<T>(device, out);
+  if (err == cudaSuccess) known.emplace(device, *out);
+  return err;
+}
+
 template <class T>
 struct CudaExec {
   using Status = cudaError_t;
@@ -74,16 +113,10 @@ struct CudaExec {
   Status init_error = cudaSuccess;
 
   explicit CudaExec(cudaStream_t s) : stream(s) {
-    int device = 0, value = 0;
-    init_error = cudaGetDevice(&device);
-    if (init_error == cudaSuccess) init_error = cudaDeviceGetAttribute(&value, cudaDevAttrMultiProcessorCount, device);
-    if (init_error == cudaSuccess) sms = value;
-    if (init_error == cudaSuccess) {
-      init_error = cudaDeviceGetAttribute(&value, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
-    }
-    int64_t static_bytes = 0;
-    if (init_error == cudaSuccess) init_error = static_smem_bytes<T>(&static_bytes);
-    if (init_error == cudaSuccess) limit = int64_t(value) - static_bytes;
+    DeviceLimits lim;
+    init_error = current_device_limits<T>(&lim);
+    sms = lim.sms;
+    limit = lim.smem_limit;
   }
 
   static Status ok() { return cudaSuccess; }
@@ -130,25 +163,26 @@ struct CudaExec {
 
 template <class T>
 cudaError_t run_forward(const void* twiddle, const void* x, void* out, const Problem& pb, const Options& opt,
-                        cudaStream_t stream) {
+                        cudaStream_t stream, const InputMap& in) {
   CudaExec<T> ex(stream);
   if (ex.init_error != cudaSuccess) return ex.init_error;
-  return forward<T>(ex, pb, static_cast<const T*>(twiddle), static_cast<const T*>(x), static_cast<T*>(out), opt);
+  return forward<T>(ex, pb, static_cast<const T*>(twiddle), static_cast<const T*>(x), static_cast<T*>(out), opt,
+                    in);
 }
 
 template <class T>
 cudaError_t run_backward(const void* grad, const void* twiddle, const void* x, void* d_twiddle, void* d_x,
                          void* workspace, int64_t workspace_bytes, const Problem& pb, const Options& opt,
-                         cudaStream_t stream) {
+                         cudaStream_t stream, const InputMap& in) {
   CudaExec<T> ex(stream);
   if (ex.init_error != cudaSuccess) return ex.init_error;
   return backward<T>(ex, pb, static_cast<const T*>(grad), static_cast<const T*>(twiddle),
                      static_cast<const T*>(x), static_cast<T*>(d_twiddle), static_cast<T*>(d_x),
-                     static_cast<T*>(workspace), workspace_bytes / int64_t(sizeof(T)), opt);
+                     static_cast<T*>(workspace), workspace_bytes / int64_t(sizeof(T)), opt, in);
 }
 
 template <class T>
-cudaError_t workspace_bytes(const Problem& pb, bool input_grad, const Options& opt, int64_t* bytes) {
+cudaError_t workspace_bytes(const Problem& pb, bool frames_grad, const Options& opt, int64_t* bytes) {
   CudaExec<T> ex(nullptr);
   if (ex.init_error != cudaSuccess) return ex.init_error;
   if (!valid_problem(pb)) return cudaErrorInvalidValue;
@@ -156,7 +190,7 @@ cudaError_t workspace_bytes(const Problem& pb, bool input_grad, const Options& o
   if (pb.nblocks == 0) return cudaSuccess;
   const BackwardPlan plan = backward_plan<T>(pb, opt, ex.smem_limit());
   if (plan.chunks.empty()) return cudaErrorInvalidValue;
-  *bytes = backward_workspace_elems<T>(plan, pb, input_grad) * int64_t(sizeof(T));
+  *bytes = backward_workspace_elems<T>(plan, pb, frames_grad) * int64_t(sizeof(T));
   return cudaSuccess;
 }
 
@@ -174,21 +208,22 @@ cudaError_t dispatch(Dtype dtype, Fn fn) {
 }  // namespace
 
 cudaError_t butterfly_forward(Dtype dtype, const void* twiddle, const void* x, void* out, const Problem& pb,
-                              const Options& opt, cudaStream_t stream) {
-  return dispatch(dtype, [&](auto tag) { return run_forward<decltype(tag)>(twiddle, x, out, pb, opt, stream); });
+                              const Options& opt, cudaStream_t stream, const InputMap& in) {
+  return dispatch(dtype,
+                  [&](auto tag) { return run_forward<decltype(tag)>(twiddle, x, out, pb, opt, stream, in); });
 }
 
-cudaError_t butterfly_backward_workspace_bytes(Dtype dtype, const Problem& pb, bool input_grad, const Options& opt,
+cudaError_t butterfly_backward_workspace_bytes(Dtype dtype, const Problem& pb, bool frames_grad, const Options& opt,
                                                int64_t* bytes) {
-  return dispatch(dtype, [&](auto tag) { return workspace_bytes<decltype(tag)>(pb, input_grad, opt, bytes); });
+  return dispatch(dtype, [&](auto tag) { return workspace_bytes<decltype(tag)>(pb, frames_grad, opt, bytes); });
 }
 
 cudaError_t butterfly_backward(Dtype dtype, const void* grad, const void* twiddle, const void* x, void* d_twiddle,
                                void* d_x, void* workspace, int64_t workspace_bytes, const Problem& pb,
-                               const Options& opt, cudaStream_t stream) {
+                               const Options& opt, cudaStream_t stream, const InputMap& in) {
   return dispatch(dtype, [&](auto tag) {
     return run_backward<decltype(tag)>(grad, twiddle, x, d_twiddle, d_x, workspace, workspace_bytes, pb, opt,
-                                       stream);
+                                       stream, in);
   });
 }
 

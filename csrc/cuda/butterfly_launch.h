@@ -26,6 +26,16 @@ inline bool valid_problem(const Problem& pb) {
 
 inline bool aligned(const void* p, int bytes) { return reinterpret_cast<std::uintptr_t>(p) % bytes == 0; }
 
+// A map's pointers aligned to their elements and its rows within the frame. A map needs at least one block: with
+// none, no launch would read it (the binding applies the identity itself).
+template <class T>
+bool valid_map(const InputMap& in, const Problem& pb) {
+  const int elem = in.real ? int(sizeof(typename RealOf<T>::type)) : int(alignof(T));
+  const bool real_ok = !in.real || !std::is_same<T, typename RealOf<T>::type>::value;
+  return pb.nblocks >= 1 && in.length >= 1 && in.length <= pb.n() && real_ok && aligned(in.x, elem) &&
+         aligned(in.dx, elem) && aligned(in.perm, int(alignof(int64_t)));
+}
+
 template <class T>
 BackwardPlan backward_plan(const Problem& pb, const Options& opt, int64_t smem_limit) {
   return plan_backward(pb.log_n, pb.nblocks, pb.increasing_stride, opt, KernelConfig<T>::kBwdMaxF, sizeof(T),
@@ -45,10 +55,12 @@ int forward_frames(const Options& opt) {
   return opt.fwd_frames >= 4 && KernelConfig<T>::kFwdMaxF >= 4 ? 4 : KernelConfig<T>::kFwdF;
 }
 
-// Applies layers seq[begin, end) to src, writing dst (src may equal dst), F frames per thread.
+// Applies layers seq[begin, end) to src, writing dst (src may equal dst), F frames per thread. With a map, the
+// first launch reads its input through it (src unused).
 template <class T, int F, class Exec>
 typename Exec::Status forward_layers_f(Exec& ex, const std::vector<SeqLayer>& seq, int begin, int end,
-                                       const Problem& pb, const T* tw, const T* src, T* dst, const Options& opt) {
+                                       const Problem& pb, const T* tw, const T* src, T* dst, const Options& opt,
+                                       const InputMap* map) {
   const int log_m = forward_log_m(pb.log_n, opt, F, int(sizeof(T)), ex.smem_limit());
   const auto chunks = plan_chunks(seq, begin, end, pb.log_n, log_m, kFwdRBits, pad_shift_for(int(sizeof(T))),
                                   [](const ChunkDesc&) { return true; });
@@ -63,38 +75,45 @@ typename Exec::Status forward_layers_f(Exec& ex, const std::vector<SeqLayer>& se
     p.x = in;
     p.out = dst;
     p.tw_stack_stride = pb.stack_twiddles();
-    p.vector_io = use_vector_io(c, int(sizeof(T)), aligned(in, kVectorBytes) && aligned(dst, kVectorBytes));
+    if (map != nullptr) p.in = *map;  // the vector path only moves the output then
+    p.vector_io = use_vector_io(c, int(sizeof(T)),
+                                (map != nullptr || aligned(in, kVectorBytes)) && aligned(dst, kVectorBytes));
     const auto st = ex.template forward<T, kFwdR, F>(launch_grid(p.lay.ntiles, ex.max_grid()), p.lay.tpb,
                                                      forward_smem_bytes(p.lay, int(sizeof(T))), p);
     if (ex.failed(st)) return st;
     in = dst;
+    map = nullptr;
   }
   return ex.ok();
 }
 
 template <class T, class Exec>
 typename Exec::Status forward_layers(Exec& ex, const std::vector<SeqLayer>& seq, int begin, int end,
-                                     const Problem& pb, const T* tw, const T* src, T* dst, const Options& opt) {
+                                     const Problem& pb, const T* tw, const T* src, T* dst, const Options& opt,
+                                     const InputMap* map = nullptr) {
   if constexpr (KernelConfig<T>::kFwdMaxF >= 4) {
-    if (forward_frames<T>(opt) == 4) return forward_layers_f<T, 4>(ex, seq, begin, end, pb, tw, src, dst, opt);
+    if (forward_frames<T>(opt) == 4) return forward_layers_f<T, 4>(ex, seq, begin, end, pb, tw, src, dst, opt, map);
   }
-  return forward_layers_f<T, KernelConfig<T>::kFwdF>(ex, seq, begin, end, pb, tw, src, dst, opt);
+  return forward_layers_f<T, KernelConfig<T>::kFwdF>(ex, seq, begin, end, pb, tw, src, dst, opt, map);
 }
 
 // out = butterfly(twiddle) x; out may equal x. Frames must be aligned to their element, the twiddle to 16 bytes.
+// With map.x set, x is read through the map instead (x unused; see InputMap).
 template <class T, class Exec>
-typename Exec::Status forward(Exec& ex, const Problem& pb, const T* tw, const T* x, T* out, const Options& opt) {
-  if (!valid_problem(pb)) return ex.invalid();
+typename Exec::Status forward(Exec& ex, const Problem& pb, const T* tw, const T* x, T* out, const Options& opt,
+                              const InputMap& map = InputMap{}) {
+  const bool mapped = map.x != nullptr;
+  if (!valid_problem(pb) || (mapped && (map.dx != nullptr || !valid_map<T>(map, pb)))) return ex.invalid();
   if (!aligned(tw, 16) || !aligned(x, alignof(T)) || !aligned(out, alignof(T))) return ex.misaligned();
   if (pb.frame_elements() == 0) return ex.ok();
   if (pb.nblocks == 0) return x == out ? ex.ok() : ex.copy(out, x, pb.frame_elements() * int64_t(sizeof(T)));
   const auto seq = layer_sequence(pb.log_n, pb.nblocks, pb.increasing_stride);
-  return forward_layers<T>(ex, seq, 0, int(seq.size()), pb, tw, x, out, opt);
+  return forward_layers<T>(ex, seq, 0, int(seq.size()), pb, tw, x, out, opt, mapped ? &map : nullptr);
 }
 
 template <class T, int F, class Exec>
 typename Exec::Status backward_chunk(Exec& ex, const ChunkDesc& c, int threads, const Problem& pb, const T* tw,
-                                     const T* x, const T* gin, T* gx, T* dtw) {
+                                     const T* x, const T* gin, T* gx, T* dtw, const InputMap* map) {
   BackwardParams<T> p{};
   p.c = c;
   p.lay = make_tile_layout(pb.log_n, c.log_m, kBwdRBits, F, threads, int(sizeof(T)), pb.batch, pb.nstacks);
@@ -104,6 +123,7 @@ typename Exec::Status backward_chunk(Exec& ex, const ChunkDesc& c, int threads, 
   p.gx = gx;
   p.dtw = dtw;
   p.tw_stack_stride = pb.stack_twiddles();
+  if (map != nullptr) p.in = *map;  // x and gx are nullptr then: the vector path only moves gin
   p.vector_io = use_vector_io(c, int(sizeof(T)), aligned(x, kVectorBytes) && aligned(gin, kVectorBytes) &&
                                                      aligned(gx, kVectorBytes));
   const int64_t smem = backward_smem_bytes(p.lay, c, int(sizeof(T)));
@@ -114,11 +134,18 @@ typename Exec::Status backward_chunk(Exec& ex, const ChunkDesc& c, int threads, 
 }
 
 // d_x (when not nullptr) and d_twiddle (fully overwritten; zeroed on the stream first) from grad = dL/d out.
-// grad may not alias d_x; workspace holds backward_workspace_elems elements. Alignment as for forward.
+// grad may not alias d_x; workspace holds backward_workspace_elems elements. Alignment as for forward. With
+// map.x set, x is read and the input's gradient written (to map.dx, when not nullptr) through the map; x and dx
+// are unused then and must be nullptr, and the workspace is sized as for no d_x (the gradient between chunks
+// cannot pass through map.dx).
 template <class T, class Exec>
 typename Exec::Status backward(Exec& ex, const Problem& pb, const T* grad, const T* tw, const T* x, T* dtw, T* dx,
-                               T* workspace, int64_t workspace_elems, const Options& opt) {
-  if (!valid_problem(pb)) return ex.invalid();
+                               T* workspace, int64_t workspace_elems, const Options& opt,
+                               const InputMap& map = InputMap{}) {
+  const bool mapped = map.x != nullptr;
+  if (!valid_problem(pb) || (mapped && (x != nullptr || dx != nullptr || !valid_map<T>(map, pb)))) {
+    return ex.invalid();
+  }
   if (!aligned(tw, 16) || !aligned(x, alignof(T)) || !aligned(grad, alignof(T)) || !aligned(dx, alignof(T)) ||
       !aligned(workspace, alignof(T)))
     return ex.misaligned();
@@ -137,7 +164,8 @@ typename Exec::Status backward(Exec& ex, const Problem& pb, const T* grad, const
   std::vector<const T*> input(C, x);
   for (int c = 1; c < C; ++c) {
     T* dst = workspace + (c - 1) * pb.frame_elements();
-    st = forward_layers<T>(ex, seq, start[c - 1], start[c], pb, tw, input[c - 1], dst, opt);
+    st = forward_layers<T>(ex, seq, start[c - 1], start[c], pb, tw, input[c - 1], dst, opt,
+                           c == 1 && mapped ? &map : nullptr);
     if (ex.failed(st)) return st;
     input[c] = dst;
   }
@@ -147,13 +175,14 @@ typename Exec::Status backward(Exec& ex, const Problem& pb, const T* grad, const
     const T* gin = c == C - 1 ? grad : between;
     T* gx = c == 0 ? dx : between;
     const ChunkDesc& chunk = plan.chunks[c];
+    const InputMap* m = c == 0 && mapped ? &map : nullptr;
     if constexpr (KernelConfig<T>::kBwdMaxF >= 4) {
-      if (plan.F == 4) st = backward_chunk<T, 4>(ex, chunk, plan.threads, pb, tw, input[c], gin, gx, dtw);
+      if (plan.F == 4) st = backward_chunk<T, 4>(ex, chunk, plan.threads, pb, tw, input[c], gin, gx, dtw, m);
     }
     if constexpr (KernelConfig<T>::kBwdMaxF >= 2) {
-      if (plan.F == 2) st = backward_chunk<T, 2>(ex, chunk, plan.threads, pb, tw, input[c], gin, gx, dtw);
+      if (plan.F == 2) st = backward_chunk<T, 2>(ex, chunk, plan.threads, pb, tw, input[c], gin, gx, dtw, m);
     }
-    if (plan.F == 1) st = backward_chunk<T, 1>(ex, chunk, plan.threads, pb, tw, input[c], gin, gx, dtw);
+    if (plan.F == 1) st = backward_chunk<T, 1>(ex, chunk, plan.threads, pb, tw, input[c], gin, gx, dtw, m);
     if (ex.failed(st)) return st;
   }
   return ex.ok();

@@ -75,6 +75,19 @@ struct TileLayout {
   int64_t batch, nstacks;
 };
 
+// The op's own x, when it is not whole frames of T: rows of `length` <= n values (a frame's positions past them
+// read as zero), real values for a complex T (imaginary parts zero; the gradient keeps the real part), and an
+// input permutation (position p of a frame holds value perm[p] of its zero-padded row). The first chunk reads its
+// input through it and the backward's first chunk writes d_x through it, element by element in the staging, so
+// none of the three costs a pass over the frames of its own. x == nullptr: no map, the frames are whole.
+struct InputMap {
+  const void* x;         // (batch, nstacks, length) of T, or of T's real type when real
+  void* dx;              // the gradient in x's shape and type; nullptr: not written
+  const int64_t* perm;   // (n,), checked to be a permutation; nullptr: the identity
+  int64_t length;        // 1 .. n
+  int32_t real;
+};
+
 template <class T>
 struct ForwardParams {
   ChunkDesc c;
@@ -84,6 +97,7 @@ struct ForwardParams {
   T* out;
   int64_t tw_stack_stride;  // nblocks * log_n * n/2 * 4
   bool vector_io;           // frames move between global and shared memory in 16-byte accesses
+  InputMap in;              // in.x: the chunk's input is read through it instead of x
 };
 
 template <class T>
@@ -99,6 +113,7 @@ struct BackwardParams {
   int64_t nsplit;  // work items sharing one (stack, sub-block group); each loops over nB / nsplit frame groups
   int64_t nitems;  // work items: nstacks * nO * nsplit; blocks loop over them
   bool vector_io;
+  InputMap in;     // in.x: the chunk's input is read through it instead of x, its gradient written to in.dx, not gx
 };
 
 // Tuning and testing knobs; zeros pick the defaults.

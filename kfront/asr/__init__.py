@@ -1,5 +1,5 @@
 """A CTC phone recognizer with a swappable front-end: model, data, training, decoding and scoring."""
-from .builder import build_frontend, build_model, frontend_parameter_count, load_model
+from .builder import build_frontend, build_model, load_model
 from .config import Config, ConfigError, apply_overrides, config_to_dict, load_config, save_config
 from .data import BucketBatchSampler, PhoneVocab, UtteranceDataset, collate
 from .decode import ctc_decode, greedy_decode, prefix_beam_search
@@ -29,7 +29,6 @@ __all__ = [
     "decode_dir_name",
     "decode_split",
     "format_alignment",
-    "frontend_parameter_count",
     "greedy_decode",
     "load_config",
     "load_model",

@@ -1,7 +1,7 @@
 """The recognizer's command line: the names of an experiment's folders, for shell scripts.
 
-    python -m kfront.asr run-dir mfcc 1                                  # mfcc_seed1
-    python -m kfront.asr run-dirs --frontends mfcc kaleido --seeds 1 2   # "<frontend> <seed> <name>" per line
+    python -m kfront.asr run-dir mfcc 1                                       # mfcc_seed1
+    python -m kfront.asr run-dirs --frontends mfcc kaleido_mfcc --seeds 1 2   # "<frontend> <seed> <name>" per line
 
 The names come from :mod:`kfront.asr.layout`, so a recipe's folders are the ones decoding, scoring and the report
 look for. Bad names or seeds exit with status 2 and say which.
@@ -9,7 +9,7 @@ look for. Bad names or seeds exit with status 2 and say which.
 import argparse
 import re
 import sys
-from typing import List, Optional, Sequence
+from typing import List, Sequence
 
 from .layout import run_dir_name
 
@@ -20,7 +20,7 @@ def _seed(text: str) -> int:
     return int(text)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line on ``argv`` (default: ``sys.argv[1:]``); prints the names, one per line."""
     p = argparse.ArgumentParser(prog="python -m kfront.asr", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)

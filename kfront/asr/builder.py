@@ -6,12 +6,12 @@ from typing import Any, Dict, Tuple
 import torch
 from torch import nn
 
-from ..frontend import count_parameters, make_frontend
+from ..frontend import make_frontend
 from .checkpoint import load_checkpoint
 from .config import Config, ConfigError, config_from_dict
 from .model import CTCModel
 
-__all__ = ["build_frontend", "build_model", "load_model", "frontend_parameter_count"]
+__all__ = ["build_frontend", "build_model", "load_model"]
 
 
 def build_frontend(block: Dict[str, Any]) -> nn.Module:
@@ -36,11 +36,6 @@ def build_model(cfg: Config, n_classes: int) -> CTCModel:
     m = cfg.model
     return CTCModel(build_frontend(cfg.frontend), n_classes, subsample=m.subsample, conv_channels=m.conv_channels,
                     rnn=m.rnn, hidden=m.hidden, layers=m.layers, dropout=m.dropout)
-
-
-def frontend_parameter_count(model: CTCModel) -> int:
-    """Learnable real numbers of the front-end (a complex parameter entry counts two)."""
-    return count_parameters(model.frontend)
 
 
 def load_model(path, map_location="cpu") -> Tuple[CTCModel, Config, Dict[str, Any]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import statistics
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Sequence
 
 from .builder import build_frontend
 from .evaluation import read_utterance_counts
@@ -45,7 +45,7 @@ def _features(block: Dict[str, Any]):
     return build_frontend(block).config
 
 
-def fixed_twin(learnable_block: Dict[str, Any], fixed_blocks: Dict[str, Dict[str, Any]]) -> Optional[str]:
+def fixed_twin(learnable_block: Dict[str, Any], fixed_blocks: Dict[str, Dict[str, Any]]) -> str | None:
     """The name of the fixed front-end computing the same features as ``learnable_block`` at initialisation.
 
     Args:
@@ -64,7 +64,7 @@ def _mean_per(runs: List[Dict[str, Any]], split: str) -> float:
     return statistics.mean(pers) if pers else float("inf")
 
 
-def best_fixed(groups: Dict[str, List[Dict[str, Any]]], fixed: Sequence[str]) -> Optional[str]:
+def best_fixed(groups: Dict[str, List[Dict[str, Any]]], fixed: Sequence[str]) -> str | None:
     """The fixed front-end with the lowest mean dev PER over its seeds (``None`` when none was decoded on dev)."""
     scored = [(_mean_per(groups[name], "dev"), name) for name in fixed]
     scored = [s for s in scored if s[0] != float("inf")]

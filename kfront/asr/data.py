@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Dict, Iterator, List, Sequence
 
 import numpy as np
 import torch
@@ -59,7 +59,7 @@ class UtteranceDataset(Dataset):
                 raise ValueError(f"{e['path']!r} has sample rate {e['sample_rate']}, the front-end expects "
                                  f"{sample_rate}")
         self.lengths = [e["num_samples"] for e in entries]
-        self._audio: Optional[List[torch.Tensor]] = None
+        self._audio: List[torch.Tensor] | None = None
         if preload:
             self._audio = [self._read(i) for i in range(len(entries))]
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 import torch
 
@@ -21,7 +21,7 @@ def _logaddexp(a: float, b: float) -> float:
     return b + math.log1p(math.exp(a - b))
 
 
-def greedy_decode(log_probs: torch.Tensor, lengths: Optional[torch.Tensor] = None, blank: int = 0) -> List[List[int]]:
+def greedy_decode(log_probs: torch.Tensor, lengths: torch.Tensor | None = None, blank: int = 0) -> List[List[int]]:
     """Best-path decoding: the most likely class per frame, repeats merged, blanks removed.
 
     Args:
@@ -47,7 +47,7 @@ def greedy_decode(log_probs: torch.Tensor, lengths: Optional[torch.Tensor] = Non
 
 
 def prefix_beam_search(log_probs: torch.Tensor, beam_size: int = 10, blank: int = 0,
-                       prune: float = -10.0, top_k: Optional[int] = None) -> List[int]:
+                       prune: float = -10.0, top_k: int | None = None) -> List[int]:
     """CTC prefix beam search (Hannun et al., 2014) for one utterance.
 
     Keeps, for each candidate label prefix, the probability of all paths that produce it ending in a blank and

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import torch
 
@@ -24,8 +24,8 @@ from .score import ErrorCounts, format_alignment, parse_alignment_counts, score_
 __all__ = ["decode_split", "score_split", "read_hyps", "read_utterance_counts"]
 
 
-def decode_split(exp_dir, manifest, split: str, checkpoint: str = "best.pt", tag: Optional[str] = None,
-                 method: Optional[str] = None, beam_size: Optional[int] = None, device: str = "cpu",
+def decode_split(exp_dir, manifest, split: str, checkpoint: str = "best.pt", tag: str | None = None,
+                 method: str | None = None, beam_size: int | None = None, device: str = "cpu",
                  num_threads: int = 0, progress: bool = False) -> Path:
     """Decode a manifest with a checkpoint of an experiment and write ``hyp.txt``.
 

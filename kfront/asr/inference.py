@@ -1,7 +1,7 @@
 """Running a trained recognizer over a manifest: dev evaluation during training, decoding afterwards."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import torch
 import torch.nn.functional as F
@@ -23,7 +23,7 @@ def to_phones39(ids: List[int], vocab: PhoneVocab) -> List[str]:
 
 
 def eval_loader(dataset: UtteranceDataset, batch_seconds: float, max_batch_size: int, sample_rate: int,
-                info: Optional[DistInfo] = None) -> DataLoader:
+                info: DistInfo | None = None) -> DataLoader:
     """Batches in length order; under data parallelism each rank gets a disjoint share, nothing repeated."""
     sampler = BucketBatchSampler(dataset.lengths, int(batch_seconds * sample_rate), max_batch_size, shuffle=False)
     batches = list(sampler)
@@ -34,7 +34,7 @@ def eval_loader(dataset: UtteranceDataset, batch_seconds: float, max_batch_size:
 
 @torch.no_grad()
 def evaluate(model: CTCModel, loader: DataLoader, vocab: PhoneVocab, refs39: Dict[str, List[str]],
-             device: torch.device, info: Optional[DistInfo] = None) -> Dict[str, float]:
+             device: torch.device, info: DistInfo | None = None) -> Dict[str, float]:
     """CTC loss and greedy-decoding PER (39 phones) over a set; summed over ranks under data parallelism.
 
     Returns:

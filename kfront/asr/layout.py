@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import Tuple
 
 __all__ = ["run_dir_name", "parse_run_dir", "decode_dir_name", "parse_decode_dir", "decode_dir"]
 
@@ -24,7 +24,7 @@ def run_dir_name(frontend: str, seed: int) -> str:
     """``<frontend>_seed<seed>``, the folder of one run.
 
     Args:
-        frontend (str): the front-end's name in the recipe (``mfcc``, ``kaleido_packed``): letters, digits,
+        frontend (str): the front-end's name in the recipe (``mfcc``, ``kaleido_mfcc_packed``): letters, digits,
             ``_ . -``.
         seed (int): a non-negative seed.
 
@@ -38,14 +38,14 @@ def run_dir_name(frontend: str, seed: int) -> str:
     return f"{frontend}_seed{seed}"
 
 
-def parse_run_dir(name: str) -> Optional[Tuple[str, int]]:
+def parse_run_dir(name: str) -> Tuple[str, int] | None:
     """``(frontend, seed)`` of a run folder's name, or ``None`` when it is not one (``"mfcc_seed1"`` -> ``("mfcc",
     1)``)."""
     m = _RUN_RE.fullmatch(name)
     return (m["frontend"], int(m["seed"])) if m else None
 
 
-def decode_dir_name(split: str, tag: Optional[str] = None) -> str:
+def decode_dir_name(split: str, tag: str | None = None) -> str:
     """``decode_<split>`` or ``decode_<split>_<tag>``, the folder of one decoding.
 
     Args:
@@ -64,12 +64,12 @@ def decode_dir_name(split: str, tag: Optional[str] = None) -> str:
     return f"decode_{split}" if tag is None else f"decode_{split}_{tag}"
 
 
-def parse_decode_dir(name: str) -> Optional[Tuple[str, Optional[str]]]:
+def parse_decode_dir(name: str) -> Tuple[str, str | None] | None:
     """``(split, tag)`` of a decoding folder's name (``tag`` ``None`` without one), or ``None`` when it is not one."""
     m = _DECODE_RE.fullmatch(name)
     return (m["split"], m["tag"]) if m else None
 
 
-def decode_dir(run: "str | Path", split: str, tag: Optional[str] = None) -> Path:
+def decode_dir(run: "str | Path", split: str, tag: str | None = None) -> Path:
     """``<run>/decode_<split>[_<tag>]``."""
     return Path(run) / decode_dir_name(split, tag)

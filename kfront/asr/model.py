@@ -7,7 +7,7 @@ plus the CTC blank.
 """
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Tuple
 
 import torch
 from torch import nn
@@ -75,7 +75,7 @@ class CTCModel(nn.Module):
             # per-utterance normalisation already fixes the scale of what comes in.
             # A kernel of 2*stride+1 sees every input frame of its output frame and one stride of context each side
             k = 2 * subsample + 1
-            self.conv: Optional[nn.Module] = nn.Sequential(
+            self.conv: nn.Module | None = nn.Sequential(
                 nn.Conv1d(n_features, conv_channels, k, stride=subsample, padding=k // 2),
                 nn.GELU(),
             )

@@ -3,7 +3,7 @@ front-end's freeze-then-release, and the front-end's pull toward its initialisat
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import torch
 from torch import nn
@@ -144,7 +144,7 @@ class InitAnchor:
 
     def penalty(self) -> torch.Tensor:
         """``weight / 2 * sum |p - p0|^2``, a 0-d tensor in the parameters' real dtype (0 without parameters)."""
-        total: Optional[torch.Tensor] = None
+        total: torch.Tensor | None = None
         for name, p in self.params.items():
             d = p - self.initial[name]
             sq = (d.real.square() + d.imag.square()).sum() if d.is_complex() else d.square().sum()

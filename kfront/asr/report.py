@@ -12,7 +12,7 @@ import json
 import math
 import statistics
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Sequence
 
 import yaml
 
@@ -24,7 +24,7 @@ __all__ = ["collect_runs", "results_table", "paired_table", "plot_learning_curve
            "write_report"]
 
 
-def _read_json(path: Path) -> Optional[Dict[str, Any]]:
+def _read_json(path: Path) -> Dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
@@ -41,8 +41,8 @@ def _frontend_block(run_dir: Path) -> Dict[str, Any]:
     return (yaml.safe_load(path.read_text()) or {}).get("frontend", {}) if path.is_file() else {}
 
 
-def collect_runs(exp_dir, frontends: Optional[Sequence[str]] = None,
-                 seeds: Optional[Sequence[int]] = None) -> List[Dict[str, Any]]:
+def collect_runs(exp_dir, frontends: Sequence[str] | None = None,
+                 seeds: Sequence[int] | None = None) -> List[Dict[str, Any]]:
     """Gather what every ``<frontend>_seed<seed>`` folder of ``exp_dir`` holds, in front-end then seed order.
 
     Args:
@@ -74,7 +74,7 @@ def collect_runs(exp_dir, frontends: Optional[Sequence[str]] = None,
     return runs
 
 
-def _kmatrix_drift(run_dir: Path, summary: Dict[str, Any]) -> Optional[float]:
+def _kmatrix_drift(run_dir: Path, summary: Dict[str, Any]) -> float | None:
     """Relative distance of the trained K-matrix (``best.pt``) from its initialisation; None without one."""
     if not (summary.get("frontend_params") and (run_dir / "best.pt").is_file()):
         return None
@@ -86,7 +86,7 @@ def _kmatrix_drift(run_dir: Path, summary: Dict[str, Any]) -> Optional[float]:
     return kmatrix_drift(frontend) if frontend.has_kmatrix else None
 
 
-def _fmt(x: Optional[float], digits: int = 2) -> str:
+def _fmt(x: float | None, digits: int = 2) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
 
 
@@ -99,7 +99,7 @@ def _mean_std(xs: List[float]) -> str:
     return f"{statistics.mean(xs):.2f} ± {statistics.stdev(xs):.2f}"
 
 
-def _per(run: Dict[str, Any], key: str) -> Optional[float]:
+def _per(run: Dict[str, Any], key: str) -> float | None:
     return run[key]["per"] if run.get(key) else None
 
 
@@ -238,8 +238,8 @@ def plot_frontends(runs: List[Dict[str, Any]], out_dir) -> List[Path]:
     return out
 
 
-def write_report(exp_dir, out_md, frontends: Optional[Sequence[str]] = None,
-                 seeds: Optional[Sequence[int]] = None, header: str = "") -> str:
+def write_report(exp_dir, out_md, frontends: Sequence[str] | None = None,
+                 seeds: Sequence[int] | None = None, header: str = "") -> str:
     """Write the results table (Markdown) and the plots next to it; return the Markdown text."""
     runs = collect_runs(exp_dir, frontends, seeds)
     if not runs:

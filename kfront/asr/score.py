@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 __all__ = ["ErrorCounts", "align", "count_errors", "score_corpus", "format_alignment", "parse_alignment_counts"]
 
 # One aligned pair: (op, ref token or None, hyp token or None); op is "C", "S", "D" or "I".
-AlignedPair = Tuple[str, Optional[str], Optional[str]]
+AlignedPair = Tuple[str, str | None, str | None]
 
 
 @dataclasses.dataclass

@@ -25,7 +25,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import torch
 import torch.nn.functional as F
@@ -33,8 +33,9 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from .._atomic import atomic_write
+from ..frontend import count_parameters
 from ..timit.manifest import read_manifest
-from .builder import build_model, frontend_parameter_count, set_threads
+from .builder import build_model, set_threads
 from .checkpoint import atomic_save, load_checkpoint, write_csv_atomic
 from .config import Config, config_from_dict, config_to_dict, save_config
 from .data import BucketBatchSampler, PhoneVocab, UtteranceDataset, collate
@@ -97,7 +98,7 @@ def _sync(device: torch.device) -> float:
 
 
 def _train_step(model, ddp, batch, vocab, optimizer, grad_clip, device, split: bool,
-                anchor: Optional[InitAnchor] = None):
+                anchor: InitAnchor | None = None):
     """One optimiser step. Returns (CTC loss, seconds in the front-end, seconds in total).
 
     With ``split``, the front-end's forward and backward are run (and timed) apart from the rest: the features
@@ -133,8 +134,8 @@ def _train_step(model, ddp, batch, vocab, optimizer, grad_clip, device, split: b
     return float(loss.detach()), fe_seconds, _sync(device) - t0
 
 
-def train(cfg: Config, exp_dir, resume: bool = False, crash_after_steps: Optional[int] = None,
-          progress: Optional[bool] = None) -> Dict[str, Any]:
+def train(cfg: Config, exp_dir, resume: bool = False, crash_after_steps: int | None = None,
+          progress: bool | None = None) -> Dict[str, Any]:
     """Train (or resume training) one experiment; see the module docstring for what it writes.
 
     Args:
@@ -175,7 +176,7 @@ class _Run:
     n_train: int
     n_dev: int
     frontend_params: int
-    anchor: Optional[InitAnchor]  # L2-SP toward the front-end's starting values, or None
+    anchor: InitAnchor | None  # L2-SP toward the front-end's starting values, or None
 
 
 @dataclass
@@ -188,7 +189,7 @@ class _State:
     history: List[Dict[str, Any]] = field(default_factory=list)
 
 
-def _train(cfg: Config, exp_dir: Path, resume: bool, crash_after_steps: Optional[int], progress: Optional[bool],
+def _train(cfg: Config, exp_dir: Path, resume: bool, crash_after_steps: int | None, progress: bool | None,
            info: DistInfo) -> Dict[str, Any]:
     """Start afresh or restore ``last.pt``; then, epoch by epoch: train, evaluate on dev, save, report."""
     ckpt = _checkpoint_to_resume(exp_dir, cfg, resume, info.device)
@@ -227,7 +228,7 @@ def _train(cfg: Config, exp_dir: Path, resume: bool, crash_after_steps: Optional
     return _summary(state, run, cfg, info) if state.history else {}
 
 
-def _checkpoint_to_resume(exp_dir: Path, cfg: Config, resume: bool, device: torch.device) -> Optional[Dict]:
+def _checkpoint_to_resume(exp_dir: Path, cfg: Config, resume: bool, device: torch.device) -> Dict | None:
     """``last.pt`` when there is one to resume (checked against ``cfg``), ``None`` for a fresh start."""
     last_path = exp_dir / "last.pt"
     if not last_path.is_file():
@@ -264,7 +265,7 @@ def _build(cfg: Config, info: DistInfo) -> _Run:
     anchor = InitAnchor(model.frontend, cfg.optim.frontend_l2sp) if cfg.optim.frontend_l2sp > 0 else None
     return _Run(model, vocab, sampler, train_loader, dev_loader,
                 {e["id"]: e["phones39"].split() for e in dev_entries}, optimizer, schedule, len(train_set),
-                len(dev_set), frontend_parameter_count(model), anchor)
+                len(dev_set), count_parameters(model.frontend), anchor)
 
 
 def _start(run: _Run, cfg: Config, exp_dir: Path, info: DistInfo) -> _State:
@@ -297,8 +298,8 @@ def _restore(run: _Run, ckpt: Dict[str, Any], exp_dir: Path, info: DistInfo) -> 
     return state
 
 
-def _train_epoch(run: _Run, ddp, epoch: int, cfg: Config, info: DistInfo, progress: Optional[bool], steps: int,
-                 crash_after_steps: Optional[int]):
+def _train_epoch(run: _Run, ddp, epoch: int, cfg: Config, info: DistInfo, progress: bool | None, steps: int,
+                 crash_after_steps: int | None):
     """One pass over the training set. Returns (mean loss, front-end share of step time, steps of this call)."""
     run.sampler.set_epoch(epoch)
     n_batches = len(run.sampler)

@@ -1,4 +1,5 @@
 """The butterfly / K-matrix core: the op, its reference, named initialisations and modules."""
+from . import constructions
 from ._backend import backend, backend_reason
 from ._reference import butterfly_multiply_reference
 from .bluestein import bluestein_size, bluestein_twiddle, check_dft_size, dft_construction
@@ -12,6 +13,6 @@ from .twiddles import fft_twiddle, identity_twiddle, ortho_twiddle, randn_twiddl
 __all__ = [
     "Butterfly", "KMatrix", "backend", "backend_reason", "bitreversal_permutation", "bluestein_size",
     "bluestein_twiddle", "butterfly_multiply", "butterfly_multiply_power", "butterfly_multiply_reference",
-    "check_dft_size", "dft_construction", "fft_twiddle", "head_power", "identity_twiddle", "invert_permutation",
-    "is_power_of_2", "next_power_of_2", "ortho_twiddle", "randn_twiddle", "separate",
+    "check_dft_size", "constructions", "dft_construction", "fft_twiddle", "head_power", "identity_twiddle",
+    "invert_permutation", "is_power_of_2", "next_power_of_2", "ortho_twiddle", "randn_twiddle", "separate",
 ]

@@ -1,10 +1,11 @@
 """``python -m kfront.core``: build the compiled butterfly ops now and print which backend each device uses, and
 why.
 
-Without a GPU (or a CUDA build of torch) only the CPU library is built. On a CUDA device it also says whether the
-Triton kernels and the CUDA C++ op are available, which of them ``KFRONT_BACKEND`` picks, and how to pick the
-other. ``--strict`` makes a device left to the pure-PyTorch reference an error (exit status 1), for set-up scripts
-and checks.
+Without a GPU (or a CUDA build of torch) only the CPU library is built; ``--cuda`` builds, links and loads the CUDA
+library there too (nothing can run on it: a rehearsal of a GPU machine's build). On a CUDA device it also says
+whether the Triton kernels and the CUDA C++ op are available, which of them ``KFRONT_BACKEND`` picks, and how to
+pick the other. ``--strict`` makes a device left to the pure-PyTorch reference an error (exit status 1), for
+set-up scripts and checks.
 """
 import argparse
 import sys
@@ -20,10 +21,12 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Build the compiled kfront butterfly ops and print the backend.")
     parser.add_argument("--verbose", action="store_true", help="show the compiler's output")
     parser.add_argument("--strict", action="store_true", help="exit with status 1 if the compiled op is unavailable")
+    parser.add_argument("--cuda", action="store_true",
+                        help="build and load the CUDA library even where no GPU is visible (needs torch with CUDA)")
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    devices = ["cpu"] + (["cuda"] if args.cuda or torch.cuda.is_available() else [])
     ok = True
     for device in devices:
         _backend.ensure_loaded(device, verbose=args.verbose)

@@ -23,9 +23,10 @@ asked for by name (``triton``, ``cuda``, ``compiled``) makes the mismatch an err
 """
 import os
 import threading
-import warnings
 
 import torch
+
+from .._warn import warn_user
 
 _MODES = ("auto", "compiled", "reference", "triton", "cuda")
 _DISPATCH_KEYS = {"cpu": "CPU", "cuda": "CUDA"}  # device type -> the dispatch key its library registers
@@ -45,15 +46,10 @@ def _mode() -> str:
 
 
 def _summarize(exc: BaseException) -> str:
-    """One readable line for a build or load failure: for a compiler failure, its first error message."""
-    text = str(exc).strip()
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    if "Error building extension" in text:
-        errors = [ln for ln in lines if "error:" in ln]  # the compiler's own messages, not the command lines
-        detail = errors[0] if errors else lines[-1] if lines else ""
-        return (f"building the C++ extension failed: {detail[:400]} (python -m kfront.core --verbose shows the "
-                "full log)")
-    return f"{type(exc).__name__}: {lines[0][:400] if lines else ''}"
+    """One readable line for a build or load failure (the missing tool in words, or the compiler's first error)."""
+    from . import build
+
+    return build.describe_failure(exc)
 
 
 def has_kernel(op: str, device_type: str) -> bool:
@@ -168,8 +164,8 @@ def _implementation(device_type: str) -> str:
                            f"unavailable: {reason}")
     if device_type not in _state["warned"]:
         _state["warned"].add(device_type)
-        warnings.warn(f"kfront: compiled butterfly op unavailable on {device_type}, using the pure-PyTorch "
-                      f"reference (same results, slower): {reason}", RuntimeWarning, stacklevel=5)
+        warn_user(f"kfront: compiled butterfly op unavailable on {device_type}, using the pure-PyTorch "
+                  f"reference (same results, slower): {reason}", RuntimeWarning)
     return "reference"
 
 
@@ -201,7 +197,7 @@ def _first_contact(name: str, op: str, device_type: str, dtype: torch.dtype) -> 
         raise RuntimeError(f"{message} (KFRONT_BACKEND={_mode()})")
     if key not in _state["warned"]:
         _state["warned"].add(key)
-        warnings.warn(f"{message}; using the reference for it from now on", RuntimeWarning, stacklevel=5)
+        warn_user(f"{message}; using the reference for it from now on", RuntimeWarning)
     return False
 
 

@@ -15,7 +15,8 @@ The two bit reversals meet in the middle and cancel once the diagonal is read in
 columns of the first layer of the first block (stride ``M/2``), the middle diagonal the columns of the first
 layer of the second block (stride 1), ``D_out`` the rows of its last layer (stride ``M/2``). The result is the
 twiddle of one ``B B*``: ``nblocks = 2``, decreasing strides first. The inverse DFT is the same with every chirp
-conjugated and ``1/N`` in ``D_out``; the unitary one puts ``1/sqrt(N)`` there.
+conjugated and ``1/N`` in ``D_out``; the unitary one puts ``1/sqrt(N)`` there. :func:`convolution_twiddle` is
+that ``B B*`` for any filter and diagonals (a circular convolution of length ``M``), of which the DFT is one case.
 
 Chirp angles are reduced exactly (``m^2 mod 2N`` in integers) before the float64 trigonometry, the filter's
 spectrum is a float64 FFT, and everything is folded in complex128 and cast once.
@@ -98,24 +99,56 @@ def bluestein_twiddle(n: int, normalized: bool = False, inverse: bool = False, d
         raise ValueError(f"the DFT needs a complex dtype, got {dtype}")
     check_dft_size(n)
     big = bluestein_size(n)
-    half = big // 2
     w = chirp(n, device)  # (n,) complex128
     if inverse:
         w = w.conj()  # exp(+2 pi i nk / n) = w_n w_k conj(w_(k-n))
     h = torch.zeros(big, dtype=torch.complex128, device=device)  # (M,) the filter w_(k-n), wrapped
     h[:n] = w
     h[big - n + 1:] = w[1:].flip(0)
-    middle = torch.fft.fft(h)[bitreversal_permutation(big, device=device)]  # (M,) in the DIF output's order
     edge = torch.ones(big, dtype=torch.complex128, device=device)  # (M,) chirp on the DFT's n points, 1 past them
     edge[:n] = w.conj()
     scale = 1 / math.sqrt(n) if normalized else 1 / n if inverse else 1.0
+    return convolution_twiddle(h, edge, edge, out_scale=scale).to(dtype)  # (2, log M, M/2, 2, 2)
 
+
+def convolution_twiddle(h: torch.Tensor, d_in: torch.Tensor | None = None, d_out: torch.Tensor | None = None,
+                        out_scale: float = 1.0) -> torch.Tensor:
+    """Twiddle of one ``B B*`` of size ``M = len(h)`` that computes ``y = out_scale d_out * (h (*) (d_in * x))``, the
+    circular convolution of length ``M`` between two diagonals, with no permutation.
+
+    ``DFT_M`` in decimation-in-frequency form, the filter's spectrum read in bit-reversed order, ``IDFT_M`` in
+    decimation-in-time form; the diagonals fold into the first layer's columns and the last layer's rows (the module
+    docstring derives it). Built in complex128.
+
+    Args:
+        h (Tensor): ``(M,)``, the filter, ``M`` a power of 2 >= 2.
+        d_in (Tensor, optional): ``(M,)``, scales the input. (Default: ones)
+        d_out (Tensor, optional): ``(M,)``, scales the output. (Default: ones)
+        out_scale (float): one more factor on the output. (Default: ``1.0``)
+
+    Returns:
+        Tensor: ``(2, log2 M, M/2, 2, 2)`` complex128, block 0 for decreasing strides, block 1 for increasing ones.
+
+    Example:
+        >>> h = torch.randn(8, dtype=torch.complex128)
+        >>> tw = convolution_twiddle(h)
+        >>> y = butterfly_multiply(tw[None], x[..., None, :], False)[..., 0, :]  # == ifft(fft(h) * fft(x))
+    """
+    big = h.shape[-1]
+    if h.dim() != 1 or big < 2 or not is_power_of_2(big):
+        raise ValueError(f"the filter must be a vector of a power-of-2 length >= 2, got shape {tuple(h.shape)}")
+    half, device = big // 2, h.device
+    h = h.to(torch.complex128)
+    ones = torch.ones(big, dtype=torch.complex128, device=device)
+    d_in = ones if d_in is None else d_in.to(torch.complex128)
+    d_out = ones if d_out is None else d_out.to(torch.complex128)
+    middle = torch.fft.fft(h)[bitreversal_permutation(big, device=device)]  # (M,) in the DIF output's order
     dif = fft_twiddle(big, increasing_stride=False, dtype=torch.complex128, device=device)  # (log M, M/2, 2, 2)
     dit = fft_twiddle(big, inverse=True, dtype=torch.complex128, device=device)  # IDFT_M, 1/2 per layer
     # Layer 0 of the DIF has stride M/2: pair i reads positions i and i + M/2 (its columns 0 and 1).
-    dif[0] = dif[0] * torch.stack((edge[:half], edge[half:]), -1).unsqueeze(-2)
+    dif[0] = dif[0] * torch.stack((d_in[:half], d_in[half:]), -1).unsqueeze(-2)
     # Layer 0 of the DIT has stride 1: pair i reads positions 2i and 2i + 1.
     dit[0] = dit[0] * middle.view(half, 2).unsqueeze(-2)
     # Its last layer has stride M/2: pair i writes positions i and i + M/2 (its rows 0 and 1).
-    dit[-1] = dit[-1] * (scale * torch.stack((edge[:half], edge[half:]), -1)).unsqueeze(-1)
-    return torch.stack((dif, dit)).to(dtype)  # (2, log M, M/2, 2, 2)
+    dit[-1] = dit[-1] * (out_scale * torch.stack((d_out[:half], d_out[half:]), -1)).unsqueeze(-1)
+    return torch.stack((dif, dit))  # (2, log M, M/2, 2, 2)

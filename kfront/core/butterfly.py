@@ -5,13 +5,12 @@ import warnings
 import torch
 from torch import nn
 
-from . import twiddles as tw_init
-from .bluestein import bluestein_twiddle, check_dft_size, dft_butterfly_size, dft_construction
-from .multiply import butterfly_multiply
-from .permutation import bitreversal_permutation, next_power_of_2
+from .bluestein import dft_butterfly_size, dft_construction
+from .constructions import INITS, check_dft_layout, default_permutation, dft_length, initial_state
+from .multiply import butterfly_multiply, check_increasing_stride
+from .permutation import is_power_of_2, next_power_of_2
 
 _PERMUTATIONS = ("auto", "bitrev", "none")
-_DFT_INITS = ("fft", "ifft")
 _MAX_DENSE = 1 << 28  # entries of to_dense's (in_size, size) probe: 2 GiB in complex64
 
 
@@ -25,12 +24,12 @@ class Butterfly(nn.Module):
     optional ``bias``. A fixed permutation ``perm`` (a buffer) can be applied to the input or, for a
     decimation-in-frequency FFT, to the output (:attr:`permutation_at` says which).
 
-    ``init="fft"`` builds the DFT of length ``N = dft_size`` (by default ``n``: the DFT of the input zero-padded
-    to ``n``). A power of 2 ``N`` is the Cooley-Tukey FFT: one block, a bit-reversal permutation. Any other
-    ``N >= 1`` is Bluestein's construction (:mod:`kfront.core.bluestein`): one ``B B*`` of size ``n`` = the next
-    power of 2 >= ``2N - 1``, no permutation; it needs a decreasing-stride block followed by an increasing-stride
-    one (``nblocks >= 2`` with ``increasing_stride=False``, or ``nblocks >= 3``) and ``out_size <= N``.
-    :attr:`construction` says which one is used.
+    The module is structure; ``init`` names a construction of :mod:`kfront.core.constructions` to start from.
+    ``init="fft"`` is the DFT of length ``N = dft_size`` (by default ``n``: the DFT of the input zero-padded to
+    ``n``): for a power of 2, the Cooley-Tukey FFT (one block, a bit-reversal permutation); otherwise Bluestein's
+    ``B B*`` of size ``n`` = the next power of 2 >= ``2N - 1``, with no permutation, which needs a
+    decreasing-stride block followed by an increasing-stride one (``nblocks >= 2`` with
+    ``increasing_stride=False``, or ``nblocks >= 3``) and ``out_size <= N``. :attr:`construction` says which.
 
     Args:
         in_size (int): size of the input's last dimension.
@@ -49,6 +48,8 @@ class Butterfly(nn.Module):
             counterpart). (Default: ``torch.float32``)
         dft_size (int, optional): with ``"fft"``/``"ifft"``, the DFT's length ``N``, at least ``in_size``.
             (Default: ``n``, the next power of 2 of ``in_size``)
+        size (int, optional): the butterfly size ``n``, a power of 2 at least the default. (Default: the next
+            power of 2 of ``in_size``, or the size that holds the DFT of length ``dft_size``)
 
     Example:
         >>> dft = Butterfly(512, 257, complex=True, init="fft")
@@ -60,14 +61,16 @@ class Butterfly(nn.Module):
     def __init__(self, in_size: int, out_size: int, bias: bool = False, complex: bool = False,
                  increasing_stride: bool = True, nblocks: int = 1, init: str = "randn", normalized: bool = False,
                  permutation: str = "auto", dtype: torch.dtype | None = None, device=None, *,
-                 dft_size: int | None = None, _size: int | None = None):
+                 dft_size: int | None = None, size: int | None = None):
+        """Build the butterfly product; the arguments are described under Args in the class docstring."""
         super().__init__()
         if in_size < 1 or out_size < 1:
             raise ValueError(f"in_size and out_size must be >= 1, got in_size={in_size}, out_size={out_size}")
         if nblocks < 1:
             raise ValueError(f"nblocks must be >= 1, got {nblocks}")
-        if init not in tw_init.INITS:
-            raise ValueError(f"init must be one of {tw_init.INITS}, got {init!r}")
+        check_increasing_stride(increasing_stride)
+        if init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {init!r}")
         if permutation not in _PERMUTATIONS:
             raise ValueError(f"permutation must be one of {_PERMUTATIONS}, got {permutation!r}")
         if init in ("fft", "ifft") and not complex:
@@ -76,13 +79,15 @@ class Butterfly(nn.Module):
         if real_dtype not in (torch.float32, torch.float64):
             raise ValueError(f"dtype must be torch.float32 or torch.float64, got {real_dtype}")
         self.in_size, self.out_size = in_size, out_size
-        self.dft_size = self._resolve_dft_size(init, dft_size, in_size, out_size,
-                                               default=next_power_of_2(max(in_size, 2)))
+        self.dft_size = dft_length(init, dft_size, in_size, out_size, default=next_power_of_2(max(in_size, 2)))
         self.construction = None if self.dft_size is None else dft_construction(self.dft_size)
-        if self.construction == "bluestein":
-            self._check_bluestein_layout(self.dft_size, nblocks, increasing_stride, permutation)
+        if self.construction is not None:
+            check_dft_layout(self.dft_size, nblocks, increasing_stride, permutation)
         default_size = next_power_of_2(max(in_size, 2)) if self.dft_size is None else dft_butterfly_size(self.dft_size)
-        self.size = _size or default_size
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or not is_power_of_2(size)
+                                 or size < default_size):
+            raise ValueError(f"size must be a power of 2 >= {default_size}, got {size!r}")
+        self.size = size or default_size
         self.log_n = self.size.bit_length() - 1
         self.nstacks = math.ceil(out_size / self.size)
         self.nblocks, self.complex, self.increasing_stride = nblocks, complex, increasing_stride
@@ -93,37 +98,9 @@ class Butterfly(nn.Module):
         self.twiddle = nn.Parameter(torch.empty(shape, dtype=param_dtype, device=device))
         self.twiddle._no_weight_decay = True  # structure, not scale: decaying it pulls the map toward zero
         self.bias = nn.Parameter(torch.zeros(out_size, dtype=param_dtype, device=device)) if bias else None
-        auto = "bitrev" if self.construction == "cooley-tukey" else "none"
-        self.permutation = auto if permutation == "auto" else permutation
+        self.permutation = default_permutation(self.construction) if permutation == "auto" else permutation
         self.register_buffer("perm", None)
         self.reset_parameters()
-
-    @staticmethod
-    def _resolve_dft_size(init: str, dft_size: int | None, in_size: int, out_size: int, default: int) -> int | None:
-        """The length ``N`` of the DFT an ``"fft"``/``"ifft"`` init builds (``None`` for other inits), checked."""
-        if init not in _DFT_INITS:
-            if dft_size is not None:
-                raise ValueError(f"dft_size is the length of the DFT of init='fft'/'ifft', got dft_size={dft_size} "
-                                 f"with init={init!r}")
-            return None
-        n = check_dft_size(default if dft_size is None else dft_size)
-        if n < in_size:
-            raise ValueError(f"dft_size must be >= in_size = {in_size} (the DFT reads every input), got {n}")
-        if dft_construction(n) == "bluestein" and n < out_size:
-            raise ValueError(f"out_size must be <= dft_size = {n} for a DFT that is not of a power-of-2 length "
-                             f"(Bluestein: outputs past N are not the DFT), got out_size={out_size}")
-        return n
-
-    @staticmethod
-    def _check_bluestein_layout(n: int, nblocks: int, increasing_stride: bool, permutation: str) -> None:
-        if nblocks < 2 + increasing_stride:
-            raise ValueError(f"the DFT of length {n} (not a power of 2) is one B B* (Bluestein): it needs a "
-                             "decreasing-stride block followed by an increasing-stride one, i.e. nblocks >= 2 with "
-                             f"increasing_stride=False or nblocks >= 3, got nblocks={nblocks}, "
-                             f"increasing_stride={increasing_stride}")
-        if permutation == "bitrev":
-            raise ValueError(f"the DFT of length {n} (Bluestein) needs no permutation, got permutation='bitrev'; "
-                             "use 'auto' or 'none'")
 
     @property
     def permutation_at(self) -> str | None:
@@ -136,61 +113,14 @@ class Butterfly(nn.Module):
         """Size of the chunks a bit-reversal permutation of a non-DFT init acts within (``size`` unless expanded)."""
         return self.size
 
-    def _dft_block(self) -> tuple[int, bool]:
-        """Which block holds the DFT and whether it runs with increasing strides (decimation in time)."""
-        if self.increasing_stride:
-            return 0, True
-        if self.nblocks >= 2:
-            return 1, True  # block 0 (B*) stays at identity; block 1 (B) is the DIT FFT
-        return 0, False
-
     @torch.no_grad()
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
-        """(Re)initialise the twiddles from ``self.init`` and zero the bias."""
-        t = self.twiddle
-        if self.construction == "bluestein":
-            new = self._bluestein_init(t.dtype)
-            perm_at = "input"  # no permutation; kept for callers that read where one would act
-        elif self.construction == "cooley-tukey":
-            new = tw_init.identity_twiddle(t.shape, dtype=t.dtype)
-            block, dit = self._dft_block()
-            nd = self.dft_size
-            log_nd = nd.bit_length() - 1
-            dft = tw_init.fft_twiddle(nd, normalized=self.normalized, inverse=self.init == "ifft",
-                                      increasing_stride=dit, dtype=t.dtype)  # (log nd, nd/2, 2, 2)
-            # The first log nd layers act inside blocks of nd; later layers (an expanded K-matrix) stay identity.
-            new[:, block, :log_nd] = dft.repeat(1, self.size // nd, 1, 1)
-            perm_at = "input" if dit else "output"
-        else:
-            make = {"identity": lambda s, d: tw_init.identity_twiddle(s, dtype=d),
-                    "ortho": lambda s, d: tw_init.ortho_twiddle(s, dtype=d, generator=generator),
-                    "randn": lambda s, d: tw_init.randn_twiddle(s, dtype=d, generator=generator)}[self.init]
-            new = make(t.shape, t.dtype)
-            perm_at = "input"
-        t.copy_(new.to(t.device))
-        self._perm_at = perm_at
-        if self.permutation == "bitrev":
-            nd = self.dft_size if self.construction == "cooley-tukey" else self._base_size()
-            within = bitreversal_permutation(nd, device=t.device)
-            self.perm = (torch.arange(0, self.size, nd, device=t.device)[:, None] + within).reshape(-1)
-        else:
-            self.perm = None
+        """(Re)initialise the twiddles from ``self.init`` (:func:`kfront.core.constructions.initial_state`) and zero
+        the bias."""
+        twiddle, self.perm, self._perm_at = initial_state(self, generator)
+        self.twiddle.copy_(twiddle.to(self.twiddle.device))
         if self.bias is not None:
             self.bias.zero_()
-
-    def _bluestein_init(self, dtype: torch.dtype) -> torch.Tensor:
-        """Identity twiddles with Bluestein's B B* of size M in the first decreasing-stride block and the next:
-        its DIF layers are the last log M of the first (strides M/2 .. 1), its DIT layers the first log M of the
-        second (strides 1 .. M/2); with an expanded size they repeat in every chunk of M and the rest is identity."""
-        new = tw_init.identity_twiddle(self.twiddle.shape, dtype=dtype)  # (nstacks, nblocks, log n, n/2, 2, 2)
-        dft = bluestein_twiddle(self.dft_size, normalized=self.normalized, inverse=self.init == "ifft",
-                                dtype=dtype)  # (2, log M, M/2, 2, 2)
-        log_m = dft.shape[1]
-        reps = self.size // (2 * dft.shape[2])
-        block = 1 if self.increasing_stride else 0  # the first decreasing-stride block
-        new[:, block, self.log_n - log_m:] = dft[0].repeat(1, reps, 1, 1)
-        new[:, block + 1, :log_m] = dft[1].repeat(1, reps, 1, 1)
-        return new
 
     def _apply(self, fn, recurse=True):
         # Module.to(float_dtype) would cast complex twiddles to that real dtype, silently dropping their imaginary
@@ -223,8 +153,15 @@ class Butterfly(nn.Module):
             raise ValueError(f"expected input of shape (..., {self.in_size}), got {tuple(x.shape)}")
         dtype = self.twiddle.dtype
         if x.dtype != dtype:
+            if not (x.is_floating_point() or x.is_complex()):
+                raise ValueError(f"x must be a floating-point or complex tensor, got dtype {x.dtype}; convert it "
+                                 f"(x.to({self.twiddle.real.dtype}))")
             if x.is_complex() and not self.complex:
                 raise ValueError(f"complex input {x.dtype} to a real butterfly ({dtype})")
+            if torch.finfo(x.dtype).bits > torch.finfo(dtype).bits:  # a cast would drop digits without a word
+                raise ValueError(f"x is {x.dtype} but the twiddles are {dtype}: build the module with "
+                                 f"dtype={x.real.dtype if x.is_complex() else x.dtype} to keep that precision, or "
+                                 f"cast x to {self.twiddle.real.dtype}")
             if x.dtype != self.twiddle.real.dtype:  # a real input of the twiddle's precision goes as it is
                 x = x.to(dtype)
         batch_shape = x.shape[:-1]

@@ -3,7 +3,12 @@ import torch
 
 from .bluestein import dft_butterfly_size
 from .butterfly import Butterfly
+from .constructions import dft_length
 from .permutation import is_power_of_2, next_power_of_2
+
+
+#: the largest butterfly size ``expansion * n`` a KMatrix is built with (see the class docstring's "Cost")
+MAX_SIZE = 1 << 16
 
 
 class KMatrix(Butterfly):
@@ -24,10 +29,17 @@ class KMatrix(Butterfly):
     - ``"bluestein"``, any other ``N`` (``n`` = the next power of 2 >= ``2N - 1``): the first ``B B*`` is
       Bluestein's chirp-z identity (:mod:`kfront.core.bluestein`), with no permutation at all.
 
+    Cost: the twiddle holds ``4 w s log2(s)`` complex numbers, ``s = e n`` the butterfly size (8 bytes each in
+    complex64), built in float64 first: ``KMatrix(512, 257)`` 18,432 (147 kB), ``KMatrix(4096, 4096)`` 196,608
+    (1.6 MB); a DFT length ``N`` that is not a power of 2 doubles ``n``. Sizes above :data:`MAX_SIZE` (65,536:
+    DFTs up to 65,536 points, 32,768 for other lengths) are refused before anything is allocated:
+    ``KMatrix(10**6, 10**6)`` would hold 176 million twiddles (1.4 GB) and take tens of seconds and several GB
+    to initialise. Raise ``kfront.core.kmatrix.MAX_SIZE`` to build one anyway.
+
     Every further factor is at identity, and with ``e > 1`` so are the extra layers. Other inits fill every
     factor, with ``n`` the next power of 2 of ``max(in_size, out_size)``. The DFT of the input zero-padded to
-    a longer power of 2 (the meaning of ``init="fft"`` for such sizes before Bluestein's construction) is
-    ``dft_size=next_power_of_2(N)``.
+    a longer power of 2 is ``dft_size=next_power_of_2(N)``. Other exact maps (the DCT, the Hadamard transform,
+    convolutions, permutations) are the factories of :mod:`kfront.core.constructions`.
 
     Args:
         in_size (int): size of the input's last dimension.
@@ -52,18 +64,20 @@ class KMatrix(Butterfly):
     def __init__(self, in_size: int, out_size: int, width: int = 1, expansion: int = 1, complex: bool = True,
                  init: str = "fft", normalized: bool = False, permutation: str = "auto", bias: bool = False,
                  dtype: torch.dtype | None = None, device=None, *, dft_size: int | None = None):
+        """Build the K-matrix; the arguments, and the cost in memory, are described in the class docstring."""
         if width < 1:
             raise ValueError(f"width must be >= 1, got {width}")
         if not is_power_of_2(expansion):
             raise ValueError(f"expansion must be a power of 2 >= 1, got {expansion}")
         self.width, self.expansion = width, expansion
-        n_dft = self._resolve_dft_size(init, dft_size, in_size, out_size, default=max(in_size, out_size, 1))
+        n_dft = dft_length(init, dft_size, in_size, out_size, default=max(in_size, out_size, 1))
         if n_dft is not None and n_dft < out_size:  # a K-matrix has one stack: no periodic copies of the bins
             raise ValueError(f"dft_size must be >= out_size = {out_size}, got {n_dft}")
         self._n = next_power_of_2(max(in_size, out_size, 2)) if n_dft is None else dft_butterfly_size(n_dft)
+        _check_size(in_size, out_size, expansion * self._n, width)
         super().__init__(in_size, out_size, bias=bias, complex=complex, increasing_stride=False,
                          nblocks=2 * width, init=init, normalized=normalized, permutation=permutation,
-                         dtype=dtype, device=device, dft_size=n_dft, _size=expansion * self._n)
+                         dtype=dtype, device=device, dft_size=n_dft, size=expansion * self._n)
 
     def _base_size(self) -> int:
         return self._n
@@ -72,3 +86,12 @@ class KMatrix(Butterfly):
         return (f"in_size={self.in_size}, out_size={self.out_size}, width={self.width}, "
                 f"expansion={self.expansion}, size={self.size}, complex={self.complex}, init={self.init!r}"
                 f"{self._dft_repr()}, permutation={self.permutation!r}, bias={self.bias is not None}")
+
+
+def _check_size(in_size: int, out_size: int, size: int, width: int) -> None:
+    """Refuse a butterfly size above :data:`MAX_SIZE`, naming the size and what it would cost."""
+    if size > MAX_SIZE:
+        entries = 4 * width * size * (size.bit_length() - 1)
+        raise ValueError(f"KMatrix({in_size}, {out_size}) needs butterflies of size {size}: {entries:,} complex "
+                         f"twiddles ({entries * 8 / 2**30:.1f} GiB in complex64, several times that while they are "
+                         f"initialised), above MAX_SIZE = {MAX_SIZE}; raise kfront.core.kmatrix.MAX_SIZE to build it")

@@ -15,6 +15,8 @@ def check_butterfly_args(twiddle: torch.Tensor, x: torch.Tensor) -> None:
         raise ValueError("twiddle must have shape (nstacks, nblocks, log2 n, n/2, 2, 2), "
                          f"got {tuple(twiddle.shape)}")
     nstacks, _, log_n, half = twiddle.shape[:4]
+    if nstacks < 1:
+        raise ValueError(f"twiddle has nstacks = 0 (shape {tuple(twiddle.shape)}): a product needs at least one stack")
     if log_n < 1 or half != 1 << (log_n - 1):
         raise ValueError(f"twiddle shape {tuple(twiddle.shape)} is inconsistent: with log2 n = {log_n} "
                          f"dimension 3 must be n/2 = {(1 << log_n) // 2 if log_n >= 1 else 'n/a'}, got {half}")
@@ -35,6 +37,14 @@ def check_butterfly_args(twiddle: torch.Tensor, x: torch.Tensor) -> None:
         raise ValueError(f"x must be a floating-point or complex tensor, got {x.dtype}")
     if twiddle.device != x.device:
         raise ValueError(f"twiddle is on {twiddle.device} but x is on {x.device}")
+
+
+def check_increasing_stride(increasing_stride) -> None:
+    """Raise ``ValueError`` naming the value unless ``increasing_stride`` is a bool (a string such as ``"no"``
+    would otherwise be read as ``True``)."""
+    if not isinstance(increasing_stride, bool) and not (isinstance(increasing_stride, int)
+                                                        and increasing_stride in (0, 1)):
+        raise ValueError(f"increasing_stride must be a bool, got {increasing_stride!r}")
 
 
 def check_perm(perm: torch.Tensor | None, twiddle: torch.Tensor, x: torch.Tensor) -> None:
@@ -90,6 +100,7 @@ def butterfly_multiply(twiddle: torch.Tensor, x: torch.Tensor, increasing_stride
     """
     check_butterfly_args(twiddle, x)
     check_perm(perm, twiddle, x)
+    check_increasing_stride(increasing_stride)
     batch_shape, (nstacks, length), n = x.shape[:-2], x.shape[-2:], 2 * twiddle.shape[3]
     x3 = x.reshape(-1, nstacks, length)  # (batch, nstacks, L)
     op = _backend.compiled_op("butterfly_multiply", x.device.type, twiddle.dtype)

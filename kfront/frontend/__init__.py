@@ -9,16 +9,17 @@ introspection used by :mod:`~kfront.frontend.diagnostics`, :mod:`kfront.plot` an
 from ._base import FrontendBase
 from ._checks import check_sample_counts
 from .config import FeatureConfig
-from .conventions import CONVENTIONS, convention_names, get_convention
+from .conventions import CONVENTIONS, Convention, convention_names, get_convention, register_convention
 from .diagnostics import count_parameters, drift, filterbank_drift, frequency_response, kmatrix_drift
 from .export import FrozenFrontend, freeze
-from .factory import FRONTENDS, make_frontend
+from .factory import FRONTENDS, frontend_for, make_frontend
 from .fixed import MFCC, Fbank
 from .kaleido import KaleidoFrontend
 from .streaming import StreamingFrontend
 
 __all__ = [
-    "CONVENTIONS", "FRONTENDS", "FeatureConfig", "Fbank", "FrontendBase", "FrozenFrontend", "KaleidoFrontend", "MFCC",
-    "StreamingFrontend", "check_sample_counts", "convention_names", "count_parameters", "drift", "filterbank_drift", "freeze",
-    "frequency_response", "get_convention", "kmatrix_drift", "make_frontend",
+    "CONVENTIONS", "FRONTENDS", "Convention", "FeatureConfig", "Fbank", "FrontendBase", "FrozenFrontend",
+    "KaleidoFrontend", "MFCC", "StreamingFrontend", "check_sample_counts", "convention_names", "count_parameters",
+    "drift", "filterbank_drift", "freeze", "frequency_response", "frontend_for", "get_convention", "kmatrix_drift",
+    "make_frontend", "register_convention",
 ]

@@ -1,30 +1,19 @@
 """``FrontendBase``: the pipeline every front-end runs and the contract every front-end answers.
 
-The pipeline (``forward``) is fixed by a :class:`~kfront.frontend.config.FeatureConfig`; a subclass supplies the
-one stage that differs, :meth:`FrontendBase.power_spectrum` (a fixed FFT, a learnable K-matrix, a frozen matrix),
-and the stages' current values. The contract is what diagnostics, plots, reports and export ask of any front-end,
-fixed, learnable or frozen, without looking inside it:
-
-- :attr:`has_kmatrix`, :attr:`learn`: whether the transform is a K-matrix, which stages learn (learned, for a
-  frozen copy);
-- :meth:`transform_matrix` / :meth:`initial_transform_matrix`: the ``(n_freqs, n_fft)`` map from a windowed,
-  zero-padded frame to the bins, now and at initialisation (the DFT for a fixed front-end);
-- :meth:`frame_window` / :meth:`initial_window`, :meth:`filterbank` / :meth:`initial_filterbank`,
-  :meth:`dct_matrix` / :meth:`initial_dct_matrix`: the other stages, now and at initialisation;
-- :meth:`analysis_matrix`: window and transform together, frame samples to bins;
-- :meth:`num_learnable_parameters`: real numbers that train (a frozen copy reports its source's).
+A subclass supplies the one stage that differs, :meth:`FrontendBase.power_spectrum` (a fixed FFT, a learnable
+K-matrix, a frozen matrix), and the stages' current values; diagnostics, plots and export ask any front-end the
+same questions (``transform_matrix``, ``filterbank``, ``window_values``, their ``initial_`` values, ...).
 """
 import torch
 from torch import nn
 
+from . import _state
 from . import functional as F
-from ._checks import check_lengths, check_num_samples, check_samples
+from ._checks import check_filterbank, check_lengths, check_num_samples, check_samples, peak_limit
 from .config import FeatureConfig
+from .diagnostics import count_parameters
 
 _DTYPES = (torch.float32, torch.float64)
-#: FeatureConfig fields mirrored as attributes, for callers that read ``frontend.n_fft`` and the like
-_MIRRORED = ("sample_rate", "n_fft", "win_length", "hop_length", "n_mels", "f_min", "f_max", "center", "log_offset",
-             "output", "n_freqs", "n_features", "frame_length")
 
 
 def resolve_dtype(dtype) -> torch.dtype:
@@ -34,16 +23,11 @@ def resolve_dtype(dtype) -> torch.dtype:
     return dtype
 
 
-def count_learnable(module: nn.Module) -> int:
-    """Real numbers in ``module``'s trainable parameters (a complex entry counts 2)."""
-    return sum(p.numel() * (2 if p.is_complex() else 1) for p in module.parameters() if p.requires_grad)
-
-
 class FrontendBase(nn.Module):
     """Base of the front-ends: ``forward(waveform, lengths=None, sample_rate=None) -> (..., n_features, frames)``.
 
     Args:
-        config (FeatureConfig): the fixed stages (see :func:`kfront.frontend.conventions.get_convention`).
+        config (FeatureConfig): the fixed stages, read as ``self.config``.
         dtype (torch.dtype): real dtype of the lifter buffer (the subclass holds the rest).
         convention (str, optional): the name ``config`` came from, for ``repr``.
     """
@@ -51,13 +35,14 @@ class FrontendBase(nn.Module):
     def __init__(self, config: FeatureConfig, dtype: torch.dtype = torch.float32, convention: str | None = None):
         super().__init__()
         self.config = config.checked()
-        self.convention = convention
-        for name in _MIRRORED:
-            setattr(self, name, getattr(self.config, name))
-        self.n_mfcc = config.n_mfcc if config.output == "mfcc" else None
+        self.convention = getattr(convention, "name", convention)
         lifter = F.lifter_coefficients(config.n_mfcc, config.lifter, dtype) if config.output == "mfcc" \
             and config.lifter > 0 else None
         self.register_buffer("lifter_coeffs", lifter, persistent=False)  # (n_mfcc,) or None; from the config
+        check_filterbank(mel_filterbank_of(config), config)
+        # A state dict saved with other settings is refused by naming the settings, not the tensor shapes.
+        self.register_state_dict_post_hook(_state.record_settings)
+        self.register_load_state_dict_pre_hook(_state.check_shapes)
 
     # --- the stage a subclass supplies ------------------------------------------------------------------------
     @property
@@ -85,6 +70,10 @@ class FrontendBase(nn.Module):
         """The ``(n_mels, n_mfcc)`` DCT matrix, or ``None`` for log-mel output."""
         return None
 
+    def _state_settings(self) -> dict:
+        """Settings besides the configuration's that shape the state dict's tensors (see ``_state``)."""
+        return {}
+
     # --- the contract, with the answers of a fixed front-end --------------------------------------------------
     @property
     def has_kmatrix(self) -> bool:
@@ -98,12 +87,12 @@ class FrontendBase(nn.Module):
 
     def num_learnable_parameters(self) -> int:
         """Real numbers that train (a complex entry counts 2); a frozen copy reports its source's."""
-        return count_learnable(self)
+        return count_parameters(self)
 
     @torch.no_grad()
     def initial_transform_matrix(self) -> torch.Tensor:
         """The ``(n_freqs, n_fft)`` map at initialisation: the DFT unless a K-matrix started elsewhere."""
-        eye = torch.eye(self.n_fft, dtype=self.dtype, device=self.filterbank().device)
+        eye = torch.eye(self.config.n_fft, dtype=self.dtype, device=self.filterbank().device)
         return torch.fft.rfft(eye, dim=0)  # (n_freqs, n_fft)
 
     @torch.no_grad()
@@ -121,19 +110,20 @@ class FrontendBase(nn.Module):
     @torch.no_grad()
     def initial_dct_matrix(self) -> torch.Tensor | None:
         """The orthonormal ``(n_mels, n_mfcc)`` DCT-II, or ``None`` for log-mel output."""
-        if self.n_mfcc is None:
+        cfg = self.config
+        if cfg.output != "mfcc":
             return None
-        return F.create_dct(self.n_mfcc, self.n_mels, self.dtype).to(self.filterbank().device)
+        return F.create_dct(cfg.n_mfcc, cfg.n_mels, self.dtype).to(self.filterbank().device)
 
     def frame_window(self) -> torch.Tensor:
         """The current window placed in a frame: ``(frame_length,)`` (centred in ``n_fft`` for ``"stft"``)."""
         window = self.window_values()
-        return F.pad_window(window, self.n_fft) if self.config.framing == "stft" else window
+        return F.pad_window(window, self.config.n_fft) if self.config.framing == "stft" else window
 
     @torch.no_grad()
     def analysis_matrix(self) -> torch.Tensor:
         """Complex ``(n_freqs, frame_length)`` map from a raw frame to the bins, window included."""
-        t = self.transform_matrix()[:, :self.frame_length]  # (n_freqs, frame_length)
+        t = self.transform_matrix()[:, :self.config.frame_length]  # (n_freqs, frame_length)
         return t * self.frame_window().to(t.dtype)
 
     # --- the pipeline -----------------------------------------------------------------------------------------
@@ -175,11 +165,16 @@ class FrontendBase(nn.Module):
 
     def check_input(self, waveform, lengths=None, sample_rate=None) -> None:
         """Raise ``ValueError`` when ``forward`` cannot take these arguments (see ``kfront.frontend._checks``)."""
-        check_samples(waveform, sample_rate, expected_sample_rate=self.sample_rate,
-                      sample_format=self.config.sample_format)
+        check_samples(waveform, sample_rate, expected_sample_rate=self.config.sample_rate,
+                      sample_format=self.config.sample_format, **self.peak_check())
         check_num_samples(waveform.shape[-1], *self.min_samples())
         if lengths is not None:
             check_lengths(lengths, waveform)
+
+    def peak_check(self) -> dict:
+        """``check_samples``'s arguments for the loudest audio whose features stay finite in this dtype."""
+        cfg = self.config
+        return dict(max_peak=peak_limit(self.dtype, cfg.frame_length, cfg.n_freqs), compute_dtype=self.dtype)
 
     def features_from_padded(self, padded: torch.Tensor) -> torch.Tensor:
         """Features of every frame of an already padded signal: ``(..., time') -> (..., n_features, frames)``."""
@@ -230,22 +225,18 @@ class FrontendBase(nn.Module):
     def forward(self, waveform: torch.Tensor, lengths: torch.Tensor | None = None, sample_rate: int | None = None):
         """
         Args:
-            waveform (Tensor): ``(..., time)`` real floating-point audio (cast to the front-end's dtype); for the
-                Kaldi conventions also ``int16`` PCM.
+            waveform (Tensor): ``(..., time)`` float audio; for the Kaldi conventions also ``int16`` PCM.
             lengths (LongTensor, optional): ``(batch,)`` valid samples of each item of a padded batch
                 ``(batch, ..., time)``. (Default: ``None``)
-            sample_rate (int, optional): rate of ``waveform``; checked against the front-end's. (Default: ``None``)
+            sample_rate (int, optional): rate of ``waveform``, checked. (Default: ``None``)
 
         Returns:
-            Tensor: ``(..., n_features, frames)``; with ``lengths``, the tuple ``(features, frame_lengths)``
-            where ``frame_lengths`` ``(batch,)`` counts the frames of each item (frames past it see padding).
-            Utterance-level stages (a dynamic-range floor, deltas) see the whole padded item, as the toolkits do;
-            Kaldi's mirrored edges (``snip_edges=False``) mirror each item at its own end, as Kaldi does per file.
-
-        Under ``torch.autocast`` the whole front-end runs in its own dtype (float32 by default): the power
-        spectrum overflows float16 and its log loses most of bfloat16's digits, and the front-end is a small
-        share of a recognizer's compute.
+            Tensor: ``(..., n_features, frames)``; with ``lengths``, ``(features, frame_lengths)``, the frames of
+            each item ``(batch,)``.
         """
+        # Utterance-level stages (a dynamic-range floor, deltas) see the whole padded item, as the toolkits do;
+        # Kaldi's mirrored edges mirror each item at its own end. Under autocast the front-end runs in its own
+        # dtype: the power spectrum overflows float16 and its log loses most of bfloat16's digits.
         self.check_input(waveform, lengths, sample_rate)
         with torch.autocast(device_type=waveform.device.type, enabled=False):
             feats = self.features_from_padded(self.pad(waveform.to(self.dtype), lengths))  # (..., n_features, frames)
@@ -258,10 +249,17 @@ class FrontendBase(nn.Module):
         from .streaming import StreamingFrontend
         return StreamingFrontend(self)
 
+    @property
+    def n_features(self) -> int:
+        """Features per frame: the size of the output's feature dimension."""
+        return self.config.n_features
+
     def extra_repr(self) -> str:
-        return ((f"convention={self.convention!r}, " if self.convention else "") + f"sample_rate={self.sample_rate}, n_fft={self.n_fft}, win_length={self.win_length}, "
-                f"hop_length={self.hop_length}, n_mels={self.n_mels}, f_min={self.f_min}, f_max={self.f_max}, "
-                f"output={self.output!r}, n_features={self.n_features}, center={self.center}")
+        cfg = self.config
+        return ((f"convention={self.convention!r}, " if self.convention else "")
+                + f"sample_rate={cfg.sample_rate}, n_fft={cfg.n_fft}, win_length={cfg.win_length}, "
+                f"hop_length={cfg.hop_length}, n_mels={cfg.n_mels}, f_min={cfg.f_min}, f_max={cfg.f_max}, "
+                f"output={cfg.output!r}, n_features={cfg.n_features}, center={cfg.center}")
 
 
 def mel_filterbank_of(config: FeatureConfig, dtype: torch.dtype = torch.float64) -> torch.Tensor:

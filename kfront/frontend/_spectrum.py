@@ -1,15 +1,5 @@
-"""The K-matrix stage as pure functions, shared by :class:`KaleidoFrontend` and its frozen export.
-
-Two ways to feed real frames to a complex K-matrix:
-
-- ``"complex"``: the frame (n real samples) is a complex vector with zero imaginary part; a K-matrix of size
-  n maps it to n outputs, of which the first n/2 + 1 are kept.
-- ``"packed"``: the classic real-FFT trick. ``z_k = x_2k + i x_2k+1`` (n/2 complex numbers, a free view of
-  the frame), a K-matrix of size n/2 gives ``Z``, and a separation stage with learnable coefficients
-  ``X_k = a_k Z_k + b_k conj(Z_{n/2-k})`` (exact at ``a_k = (1 - i w^k) / 2``, ``b_k = (1 + i w^k) / 2``,
-  ``w = exp(-2 pi i / n)``) gives the n/2 + 1 bins: half the butterfly work, about half the parameters, and
-  no real-to-complex copy. ``KaleidoFrontend``'s docstring discusses what it can and cannot learn.
-"""
+"""The K-matrix stage as pure functions, shared by :class:`KaleidoFrontend` and its frozen export; the two
+``real_input`` forms (``"complex"``, ``"packed"``) are described in ``docs/kaleido.md``."""
 import math
 
 import torch
@@ -43,23 +33,18 @@ def _scale_first_layer(twiddle: torch.Tensor, w: torch.Tensor, increasing_stride
 def kmatrix_spectrum(frames: torch.Tensor, window: torch.Tensor, twiddle: torch.Tensor, perm: torch.Tensor | None,
                      increasing_stride: bool, n_freqs: int, separation: torch.Tensor | None = None,
                      multiply=butterfly_multiply, power: bool = False) -> torch.Tensor:
-    """Windowed K-matrix transform of real frames.
+    """Windowed K-matrix transform of real frames: ``(..., L) -> (..., n_freqs)``, complex (real with ``power``).
 
     Args:
-        frames (Tensor): ``(..., L)`` real (may be a strided view), ``L <= n_fft``: a frame zero-padded at the end
-            to ``n_fft`` samples (Kaldi's framing) needs no copy.
+        frames (Tensor): ``(..., L)`` real, ``L <= n_fft`` (read as zero-padded to ``n_fft``; a strided view).
         window (Tensor): ``(L,)``.
         twiddle (Tensor): the K-matrix's ``(nstacks, nblocks, log2 size, size / 2, 2, 2)`` complex twiddle.
-        perm (LongTensor or None): the K-matrix's input permutation ``(size,)`` (``None``: identity); entries
-            past its input length address the zero padding.
+        perm (LongTensor or None): the K-matrix's input permutation ``(size,)``; ``None`` is the identity.
         increasing_stride (bool): stride order of the K-matrix's first block.
         n_freqs (int): outputs kept (``n_fft // 2 + 1``).
         separation (Tensor, optional): ``(2, n_fft // 2 + 1)`` coefficients; given, the frame is packed.
         multiply: the butterfly op (the compiled dispatcher, or the reference for export).
-        power (bool): return the power ``|X|^2`` of the bins instead of the bins. (Default: ``False``)
-
-    Returns:
-        Tensor: ``(..., n_freqs)``, complex, or real with ``power``.
+        power (bool): return the power ``|X|^2`` of the bins. (Default: ``False``)
     """
     length = frames.shape[-1]
     nstacks, size = twiddle.shape[0], 2 * twiddle.shape[3]

@@ -1,12 +1,8 @@
 """``FeatureConfig``: every fixed stage of a front-end, resolved and checked, in one frozen record.
 
 A front-end is ``frame -> (DC removal, pre-emphasis) -> window -> transform -> power -> mel filterbank -> log ->
-(dynamic-range floor, affine) -> (DCT, lifter, energy) -> (deltas, context)``. The transform is the only stage a
-:class:`~kfront.KaleidoFrontend` adds; everything else is described here, so that one pipeline reproduces the
-features of several toolkits (see :mod:`kfront.frontend.conventions`). Argument names follow torchaudio
-(``sample_rate, n_fft, win_length, hop_length, n_mels, f_min, f_max``); Kaldi's names map onto them
-(``num_mel_bins`` -> ``n_mels``, ``low_freq`` / ``high_freq`` -> ``f_min`` / ``f_max``, ``frame_length`` /
-``frame_shift`` in samples -> ``win_length`` / ``hop_length``).
+(dynamic-range floor, affine) -> (DCT, lifter, energy) -> (deltas, context)``; the transform is the one stage a
+:class:`~kfront.KaleidoFrontend` adds. Names follow torchaudio; each convention maps its toolkit's names onto them.
 """
 import dataclasses
 import math
@@ -37,8 +33,7 @@ class FeatureConfig:
         win_length (int): window length, ``<= n_fft``.
         hop_length (int): hop between frames.
         window (str or Tensor): a name in ``WINDOWS`` or a ``(win_length,)`` tensor.
-        periodic (bool): periodic window (``torch.*_window`` default) or symmetric (Kaldi's). ``"povey"`` is
-            symmetric by definition.
+        periodic (bool): periodic window (``torch.*_window`` default) or symmetric (Kaldi's; ``"povey"`` is).
         framing (str): ``"stft"``: frames of ``n_fft`` samples with the window centred in them (``torch.stft``);
             ``"kaldi"``: frames of ``win_length`` samples, zero-padded at the end to ``n_fft`` (Kaldi).
         center (bool): ``"stft"`` only: pad ``n_fft // 2`` samples at both ends, mode ``pad_mode``.
@@ -51,11 +46,10 @@ class FeatureConfig:
     Filterbank:
         n_mels (int): mel filters.
         f_min, f_max (float): lowest and highest filter edge (Hz).
-        mel_scale (str): ``"htk"`` (``2595 log10(1 + f / 700)``), ``"slaney"`` (linear below 1 kHz, log above,
-            librosa's default) or ``"kaldi"`` (``1127 ln(1 + f / 700)``).
-        filter_shape (str): ``"hz"``: triangles linear in Hz between neighbouring edges (torchaudio, librosa);
-            ``"mel"``: triangles linear on the mel axis (Kaldi); ``"symmetric"``: triangles centred on each
-            edge, half-width the spacing below it (SpeechBrain).
+        mel_scale (str): ``"htk"`` (``2595 log10(1 + f / 700)``), ``"slaney"`` (librosa's) or ``"kaldi"``
+            (``1127 ln(1 + f / 700)``).
+        filter_shape (str): triangles linear in Hz (``"hz"``: torchaudio, librosa) or on the mel axis
+            (``"mel"``: Kaldi), or centred on each edge (``"symmetric"``: SpeechBrain).
         mel_norm (str or None): ``"slaney"`` scales each filter to unit area (``2 / (f[m+2] - f[m])``).
         freq_grid (str): bin frequencies ``linspace(0, sample_rate // 2, n_freqs)`` (torchaudio, transformers)
             or ``k * sample_rate / n_fft`` (librosa, Kaldi); they differ only for odd ``n_fft``.
@@ -77,8 +71,7 @@ class FeatureConfig:
         deltas (int): time derivatives appended (SpeechBrain: 2), each over ``delta_window`` frames.
         delta_window (int): odd window of the derivative filter.
         context (tuple[int, int]): frames of left and right context stacked with each frame (SpeechBrain: 5, 5).
-        sample_format (str): what the toolkit reads: ``"float"`` samples, or ``"int16"`` PCM values (Kaldi; an
-            ``int16`` tensor is taken as is, a float tensor as holding int16-range values).
+        sample_format (str): ``"float"`` samples, or ``"int16"`` PCM values (Kaldi; float tensors in int16 range).
     """
 
     sample_rate: int = 16000
@@ -155,7 +148,8 @@ class FeatureConfig:
     # --- checks -------------------------------------------------------------------------------------------------
     def checked(self) -> "FeatureConfig":
         """Return ``self`` after checking every field; raises ``ValueError`` naming the bad value."""
-        for name in ("sample_rate", "n_fft", "win_length", "hop_length", "n_mels", "delta_window"):
+        check_sample_rate(self.sample_rate)
+        for name in ("n_fft", "win_length", "hop_length", "n_mels", "delta_window"):
             _positive_int(name, getattr(self, name))
         if self.n_fft < 2:
             raise ValueError(f"n_fft must be >= 2, got {self.n_fft}")
@@ -177,11 +171,10 @@ class FeatureConfig:
                                  f"{self.window.dtype} {tuple(self.window.shape)}")
         else:
             _choice("window", self.window, WINDOWS, "or a tensor")
-        nyquist = float(self.sample_rate // 2) if self.sample_rate % 2 == 0 else self.sample_rate / 2
         if not (0.0 <= self.f_min < self.f_max):
             raise ValueError(f"need 0 <= f_min < f_max, got f_min={self.f_min}, f_max={self.f_max}")
-        if self.f_max > nyquist:
-            raise ValueError(f"f_max must be <= sample_rate / 2 = {nyquist}, got {self.f_max}")
+        if self.f_max > nyquist(self.sample_rate):
+            raise ValueError(f"f_max must be <= sample_rate / 2 = {nyquist(self.sample_rate)}, got {self.f_max}")
         for name in ("preemphasis", "log_floor", "log_offset", "energy_floor", "lifter", "feature_scale"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
@@ -210,6 +203,19 @@ class FeatureConfig:
         if not (isinstance(ctx, tuple) and len(ctx) == 2 and all(isinstance(c, int) and c >= 0 for c in ctx)):
             raise ValueError(f"context must be a pair of ints >= 0 (left, right), got {ctx!r}")
         return self
+
+
+def nyquist(sample_rate: int) -> float:
+    """The Nyquist frequency of ``sample_rate``, in Hz."""
+    return sample_rate / 2
+
+
+def check_sample_rate(sample_rate) -> None:
+    """Raise ``ValueError`` naming the value unless ``sample_rate`` is a positive int (Hz). Every convention calls
+    it before deriving sizes from the rate (Kaldi's and SpeechBrain's windows are given in milliseconds), so a bad
+    rate is named as such instead of as the window size it would have produced."""
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate < 1:
+        raise ValueError(f"sample_rate must be a positive int (Hz), got {sample_rate!r}")
 
 
 def _positive_int(name: str, value) -> None:

@@ -4,7 +4,7 @@ import math
 import torch
 from torch import nn
 
-from ._base import count_learnable
+from .config import nyquist
 
 
 @torch.no_grad()
@@ -24,9 +24,10 @@ def frequency_response(frontend, n_points: int = 1024) -> tuple[torch.Tensor, to
     """
     a = frontend.analysis_matrix().to(torch.complex128).cpu()  # (n_freqs, frame_length)
     fb = frontend.filterbank().detach().to(torch.float64).cpu()  # (n_freqs, n_mels)
-    freqs = torch.linspace(0.0, frontend.sample_rate / 2, n_points, dtype=torch.float64)
+    sample_rate = frontend.config.sample_rate
+    freqs = torch.linspace(0.0, nyquist(sample_rate), n_points, dtype=torch.float64)
     t = torch.arange(a.shape[-1], dtype=torch.float64)
-    phase = 2 * math.pi * freqs[:, None] * t[None, :] / frontend.sample_rate  # (n_points, frame_length)
+    phase = 2 * math.pi * freqs[:, None] * t[None, :] / sample_rate  # (n_points, frame_length)
     e = torch.polar(torch.ones_like(phase), phase)
     bins = ((e @ a.t()).abs().square() + (e.conj() @ a.t()).abs().square()) / 4  # (n_points, n_freqs)
     return freqs, (bins @ fb).t()  # (n_mels, n_points)
@@ -85,10 +86,14 @@ def drift(frontend) -> dict[str, float]:
 
 
 def count_parameters(module: nn.Module, learnable_only: bool = True) -> int:
-    """Real numbers in ``module``'s parameters (a complex entry counts 2); only trainable ones by default.
+    """Real numbers in ``module``'s parameters (a complex entry counts 2): the one parameter count of the package.
 
-    For a front-end, its own answer (:meth:`~kfront.frontend.FrontendBase.num_learnable_parameters`, which a
-    frozen copy keeps from its source) is the one to report; this counts what a module holds now."""
-    if learnable_only:
-        return count_learnable(module)
-    return sum(p.numel() * (2 if p.is_complex() else 1) for p in module.parameters())
+    It counts what the module holds now, so a frozen front-end (:func:`~kfront.frontend.freeze`) holds none; its
+    :meth:`~kfront.frontend.FrontendBase.num_learnable_parameters` answers with its source's count.
+
+    Args:
+        module (nn.Module): a front-end, a recognizer, any module.
+        learnable_only (bool, optional): count only the parameters that train (``requires_grad``). (Default: ``True``)
+    """
+    return sum(p.numel() * (2 if p.is_complex() else 1) for p in module.parameters()
+               if p.requires_grad or not learnable_only)

@@ -1,16 +1,9 @@
 """Freeze a (trained) front-end for deployment: plain tensor ops, no custom op, no parameters.
 
-``freeze(frontend)`` returns a :class:`FrozenFrontend` holding buffers only. Two forms:
-
-- ``"dense"`` (default): the windowed K-matrix materialised as one real ``(2 * n_freqs, frame_length)`` matrix
-  (real and imaginary rows), applied to the frames with a matmul. Every exporter handles it (no complex
-  tensors, which ONNX lacks), and on accelerators a matmul is the fastest way to apply a 512-point map.
-- ``"butterfly"``: the twiddles and the pure-PyTorch butterfly reference, ``O(n log n)`` per frame; keeps
-  complex arithmetic, so it suits ``torch.export`` / TorchScript-free Python deployment, not ONNX.
-
-A frozen front-end answers the front-end contract with its source's values: its transform, its initial state,
-whether it has a K-matrix, what learned and how many parameters did, so diagnostics of a frozen, trained
-front-end report what was trained.
+``"dense"``: the windowed K-matrix as one real ``(2 * n_freqs, frame_length)`` matrix (real and imaginary rows)
+and a matmul, which every exporter handles (ONNX has no complex tensors). ``"butterfly"``: the twiddles and the
+pure-PyTorch butterfly, ``O(n log n)`` per frame, complex arithmetic (``torch.export``, not ONNX). A frozen
+front-end answers the contract with its source's values, so diagnostics report what was trained.
 """
 import torch
 
@@ -45,6 +38,7 @@ class FrozenFrontend(FrontendBase):
     """
 
     def __init__(self, frontend: FrontendBase, form: str = "dense"):
+        """Freeze ``frontend`` in ``form``; see Args in the class docstring."""
         if form not in FORMS:
             raise ValueError(f"form must be one of {FORMS}, got {form!r}")
         if form == "butterfly" and not (frontend.has_kmatrix and hasattr(frontend, "kmatrix")):
@@ -121,10 +115,10 @@ class FrozenFrontend(FrontendBase):
     def power_spectrum(self, frames: torch.Tensor) -> torch.Tensor:
         if self.form == "dense":
             y = torch.matmul(frames, self.weight.t())  # (..., 2 n_freqs)
-            re, im = y[..., :self.n_freqs], y[..., self.n_freqs:]
+            re, im = y[..., :self.config.n_freqs], y[..., self.config.n_freqs:]
         else:
             y = kmatrix_spectrum(frames, self.frame_window(), self.twiddle, self.perm, self.increasing_stride,
-                                 self.n_freqs, self.separation, multiply=_reference_multiply)  # (..., n_freqs)
+                                 self.config.n_freqs, self.separation, multiply=_reference_multiply)  # (..., n_freqs)
             re, im = y.real, y.imag
         return re.square() + im.square()
 
@@ -133,18 +127,13 @@ class FrozenFrontend(FrontendBase):
 
 
 def freeze(frontend: FrontendBase, form: str = "dense") -> FrozenFrontend:
-    """A parameter-free copy of ``frontend`` (its current values) for deployment and export.
+    """A parameter-free copy of ``frontend`` (its current values), in eval mode, for deployment and export.
 
     Args:
-        frontend: any front-end of this package (:class:`~kfront.KaleidoFrontend`, :class:`~kfront.MFCC`,
-            :class:`~kfront.Fbank`, a frozen one).
+        frontend: any front-end of this package.
         form (str): ``"dense"`` or ``"butterfly"`` (see the module docstring). (Default: ``"dense"``)
 
-    Returns:
-        FrozenFrontend: in eval mode; ``torch.export.export(frozen, (waveform,))`` accepts it.
-
     Example:
-        >>> frozen = freeze(trained_frontend)
-        >>> program = torch.export.export(frozen, (torch.randn(1, 16000),))
+        >>> program = torch.export.export(freeze(trained_frontend), (torch.randn(1, 16000),))
     """
     return FrozenFrontend(frontend, form).eval()

@@ -1,11 +1,5 @@
-"""The fixed front-ends: log-mel filterbanks (:class:`Fbank`) and MFCCs (:class:`MFCC`), with ``torch.fft``.
-
-They run the pipeline of a :class:`~kfront.frontend.config.FeatureConfig` with the FFT as the transform: the
-baselines :class:`~kfront.KaleidoFrontend` equals at initialisation, and the fixed twins of every convention
-(``Fbank(convention="kaldi-fbank")`` is Kaldi's fbank; the default ``"torchaudio"`` convention is
-``torchaudio.transforms.MelSpectrogram`` / ``MFCC(log_mels=True)`` with kfront's defaults: ``center=True``
-reflect padding, power 2, HTK mel scale without normalisation, ``log(mel + 1e-6)``, orthonormal DCT-II).
-"""
+"""The fixed front-ends, log-mel filterbanks (:class:`Fbank`) and MFCCs (:class:`MFCC`) with ``torch.fft``: the
+fixed twins of every convention, which :class:`~kfront.KaleidoFrontend` equals at initialisation."""
 import torch
 
 from . import functional as F
@@ -17,27 +11,21 @@ class Fbank(FrontendBase):
     """Log-mel filterbank features ``log(mel(|FFT|^2))`` under a named convention.
 
     Args:
-        convention (str): ``"torchaudio"`` (default: kfront's log-mel), ``"kaldi-fbank"``, ``"whisper"``,
-            ``"speechbrain-fbank"``, ``"espnet"``; see :mod:`kfront.frontend.conventions`.
-        dtype (torch.dtype, optional): ``torch.float32`` or ``torch.float64``; constants are built in float64
-            and cast. (Default: the default dtype)
-        **feature_args: overrides of the convention, with torchaudio's names: ``sample_rate`` (16000),
-            ``n_fft`` (512), ``win_length`` (400; ``None`` is ``n_fft``), ``hop_length`` (160; ``None`` is
-            ``win_length // 2``), ``n_mels`` (40), ``f_min`` (0), ``f_max`` (``None``: Nyquist), ``window``
-            (``"hamming"``, ``"hann"``, ``"blackman"``, ``"rectangular"``, ``"povey"`` or a tensor), ``center``
-            (``True``), ``log_offset`` (1e-6), and every other field of
-            :class:`~kfront.frontend.config.FeatureConfig`. (Defaults shown for ``"torchaudio"``.)
+        convention (str or Convention): ``"torchaudio"`` (``MelSpectrogram`` with kfront's defaults),
+            ``"kaldi-fbank"``, ``"whisper"``, ``"speechbrain-fbank"``, ``"espnet"``, ... (Default: ``"torchaudio"``)
+        dtype (torch.dtype, optional): ``torch.float32`` or ``torch.float64``. (Default: the default dtype)
+        **feature_args: :class:`~kfront.frontend.config.FeatureConfig` fields that override the convention
+            (``sample_rate``, ``n_fft``, ``win_length``, ``hop_length``, ``n_mels``, ``f_min``, ``f_max``, ...).
 
     Example:
         >>> fbank = Fbank(sample_rate=16000, n_mels=40)
-        >>> feats = fbank(torch.randn(2, 16000))  # (2, 40, 101)
-        >>> feats, frame_lengths = fbank(torch.randn(2, 16000), lengths=torch.tensor([16000, 8000]))
-        >>> kaldi = Fbank(convention="kaldi-fbank", n_mels=80)  # icefall / lhotse's 80-bin fbank
+        >>> feats, frame_lengths = fbank(torch.randn(2, 16000), lengths=torch.tensor([16000, 8000]))  # (2, 40, 101)
     """
 
     _OUTPUT = "fbank"
 
-    def __init__(self, *, convention: str = "torchaudio", dtype: torch.dtype | None = None, **feature_args):
+    def __init__(self, *, convention="torchaudio", dtype: torch.dtype | None = None, **feature_args):
+        """Build the front-end (see the class docstring)."""
         config = get_convention(convention, **{"output": self._OUTPUT, **feature_args})
         if config.output != self._OUTPUT:
             raise ValueError(f"{type(self).__name__} computes output={self._OUTPUT!r}, got output={config.output!r}")
@@ -54,12 +42,12 @@ class Fbank(FrontendBase):
 
     def power_spectrum(self, frames: torch.Tensor) -> torch.Tensor:
         # |.|^2 as abs().pow(2), torchaudio.functional.spectrogram's formula: bitwise the same as torchaudio
-        spec = torch.fft.rfft(frames * self.frame_window(), n=self.n_fft)  # (..., n_freqs)
+        spec = torch.fft.rfft(frames * self.frame_window(), n=self.config.n_fft)  # (..., n_freqs)
         return spec.abs().pow(2.0)
 
     @torch.no_grad()
     def transform_matrix(self) -> torch.Tensor:
-        return torch.fft.rfft(torch.eye(self.n_fft, dtype=self.dtype, device=self.fb.device), dim=0)
+        return torch.fft.rfft(torch.eye(self.config.n_fft, dtype=self.dtype, device=self.fb.device), dim=0)
 
     def window_values(self) -> torch.Tensor:
         return self.window
@@ -72,16 +60,11 @@ class Fbank(FrontendBase):
 
 
 class MFCC(Fbank):
-    """MFCCs: the orthonormal DCT-II of :class:`Fbank`'s log-mel energies, first ``n_mfcc`` coefficients.
-
-    Args:
-        convention (str): ``"torchaudio"`` (default), ``"kaldi-mfcc"`` or ``"speechbrain-mfcc"``.
-        n_mfcc (int): coefficients kept, ``<= n_mels``. (Default: the convention's; 13 for ``"torchaudio"``)
-        others: as for :class:`Fbank`.
+    """MFCCs: the orthonormal DCT-II of :class:`Fbank`'s log-mel energies, first ``n_mfcc`` coefficients
+    (``n_mfcc``: the convention's, 13 for ``"torchaudio"``). Arguments as :class:`Fbank`.
 
     Example:
-        >>> mfcc = MFCC(sample_rate=16000, n_mfcc=13)
-        >>> feats = mfcc(torch.randn(16000))  # (13, 101)
+        >>> feats = MFCC(sample_rate=16000, n_mfcc=13)(torch.randn(16000))  # (13, 101)
     """
 
     _OUTPUT = "mfcc"

@@ -1,4 +1,5 @@
-"""``KaleidoFrontend``: the MFCC / log-mel pipeline with a learnable K-matrix in place of the FFT."""
+"""``KaleidoFrontend``: the MFCC / log-mel pipeline with a learnable K-matrix in place of the FFT (design notes:
+``docs/kaleido.md``)."""
 import copy
 
 import torch
@@ -33,75 +34,34 @@ def resolve_learn(learn, output: str) -> tuple[str, ...]:
 class KaleidoFrontend(FrontendBase):
     """Log-mel or MFCC features whose DFT is a learnable K-matrix (Dao et al., "Kaleidoscope", ICLR 2020).
 
-    Pipeline, per frame: (DC removal, pre-emphasis) -> window -> K-matrix (complex) -> power ``|.|^2`` of
-    ``n_fft // 2 + 1`` bins -> mel filterbank -> log -> (dynamic-range floor, DCT, lifter, energy, deltas), each
-    fixed stage as the ``convention`` defines it (:mod:`kfront.frontend.conventions`: ``"torchaudio"``,
-    ``"kaldi-fbank"``, ``"kaldi-mfcc"``, ``"whisper"``, ``"speechbrain-fbank"``, ``"speechbrain-mfcc"``,
-    ``"espnet"``). With ``init="fft"`` the K-matrix is the DFT exactly, so the module equals the fixed twin
-    (:class:`~kfront.Fbank` / :class:`~kfront.MFCC` with the same convention and arguments, and the toolkit's own
-    extractor) until it trains.
-
-    Real frames (``real_input``):
-
-    - ``"complex"`` (default): the frame is a complex vector with zero imaginary part, the K-matrix has size
-      ``n_fft``, and its first ``n_fft // 2 + 1`` outputs (DC to Nyquist at init) feed the power. The other
-      outputs are conjugate mirrors of these only while the K-matrix is the DFT; trained, they are free, but the
-      filterbank was built for one bin per frequency, so they are dropped (and their twiddles that reach only
-      them get no gradient). Any member of the K-matrix class of size ``n_fft`` and width ``kmatrix_width`` is
-      reachable, restricted to real inputs.
-    - ``"packed"``: the real-FFT trick: ``z = x_even + i x_odd`` (a free view), a K-matrix of size
-      ``n_fft / 2``, then ``X_k = a_k Z_k + b_k conj(Z_{n/2-k})`` with learnable ``a, b`` (the ``separation``
-      parameter, learned with ``"kmatrix"``). Half the butterfly work and about half the parameters. It is a
-      K-matrix too (products and sums of K-matrices, diagonals, permutations and a conjugation of a K-matrix
-      stay in the hierarchy, at a larger width and expansion), but a narrower family than ``"complex"`` at
-      the same width: only bins ``k`` and ``n/2 - k`` are mixed after the transform, and even and odd samples
-      enter through one fixed pairing. Not the default for that reason. Needs an even ``n_fft``.
-
-    The K-matrix's input permutation and its zero padding are folded into the framing gather, so they cost one
-    copy of the frames; with ``"complex"`` the window is folded into the K-matrix's first butterfly factor, and
-    the real frames go to the op without a copy to complex. Where the compiled op has a fused power kernel, the
-    power (and with ``"packed"`` the separation before it) is computed straight from the transform's tiles, so the
-    complex spectrum is never stored.
+    The fixed stages are the ``convention``'s; with ``init="fft"`` the module equals its fixed twin
+    (:class:`~kfront.Fbank` / :class:`~kfront.MFCC` with the same arguments) until it trains. ``docs/kaleido.md``
+    describes the ``real_input`` and ``filterbank`` choices.
 
     Args:
-        convention (str): the fixed stages and their defaults. (Default: ``"torchaudio"``)
-        output (str, optional): ``"fbank"`` (log-mel) or ``"mfcc"``, where the convention defines both
-            (``"torchaudio"``; its default is ``"fbank"``, 13 cepstra for ``"mfcc"``). (Default: the convention's)
+        convention (str or Convention): the fixed stages and their defaults. (Default: ``"torchaudio"``)
+        output (str, optional): ``"fbank"`` or ``"mfcc"``, where the convention defines both. (Default: its own)
         kmatrix_width (int): width ``w`` of the K-matrix, a product of ``w`` factors ``B B*``. (Default: ``1``)
         learn (str or iterable of str): stages that train, among ``"kmatrix"``, ``"window"``, ``"filterbank"``,
-            ``"dct"``; or ``"all"`` / ``"none"``. Frozen stages are buffers; the state dict has the same keys
-            either way. The default trains only the K-matrix, the stage this front-end adds, so that a result can
-            be attributed to it. (Default: ``("kmatrix",)``)
-        init (str): K-matrix initialisation: ``"fft"`` (the DFT, exact) or ``"identity"``, ``"ortho"``,
-            ``"randn"`` (kept in the buffer ``twiddle_init`` to measure drift). (Default: ``"fft"``)
-        filterbank (str): how a learnable filterbank stays non-negative.
-            ``"triangular"``: the convention's filters (triangles on Hz or on the mel axis, Slaney-normalised or
-            not) whose ``n_mels + 2`` edges on the convention's mel scale are parameterised by the logs of their
-            spacings (``n_mels + 1`` parameters; the lowest edge stays at ``f_min``). Exact at init, non-negative
-            and ordered by construction, and the filters can move, widen and narrow: their support moves with
-            them. Spacings are bounded to ``[e^-7, e^4]`` times the initial one.
-            ``"free"``: every weight is ``w ** 2``, ``w`` initialised to ``sqrt(mel)`` (exact up to rounding);
-            any non-negative shape inside the initial support, ``n_freqs * n_mels`` parameters, but a weight
-            that is zero gets no gradient, so no filter can reach a bin outside its initial support.
-            (Default: ``"triangular"``)
-        kmatrix_expansion (int): expansion ``e`` of the K-matrix (a power of 2). (Default: ``1``)
-        real_input (str): ``"complex"`` or ``"packed"``, see above. (Default: ``"complex"``)
+            ``"dct"``; or ``"all"`` / ``"none"``. (Default: ``("kmatrix",)``)
+        init (str): ``"fft"`` (the DFT, exact), ``"identity"``, ``"ortho"`` or ``"randn"``. (Default: ``"fft"``)
+        filterbank (str): ``"triangular"`` (learnable filter edges) or ``"free"`` (learnable non-negative weights
+            inside the initial support). (Default: ``"triangular"``)
+        kmatrix_expansion (int): expansion ``e`` of the K-matrix, a power of 2. (Default: ``1``)
+        real_input (str): ``"complex"`` (a K-matrix of size ``n_fft``) or ``"packed"`` (of size ``n_fft / 2``,
+            on ``x_even + i x_odd``, and a learnable separation). (Default: ``"complex"``)
         dtype (torch.dtype, optional): ``torch.float32`` or ``torch.float64``. (Default: the default dtype)
-        **feature_args: overrides of the convention's fixed stages, as for :class:`~kfront.Fbank`
-            (``sample_rate``, ``n_fft``, ``win_length``, ``hop_length``, ``n_mels``, ``f_min``, ``f_max``,
-            ``window``, ``n_mfcc``, ``center``, ``log_offset``, ...; every field of
-            :class:`~kfront.frontend.config.FeatureConfig`).
+        **feature_args: :class:`~kfront.frontend.config.FeatureConfig` fields that override the convention.
 
     Example:
         >>> frontend = KaleidoFrontend(output="mfcc", learn=("kmatrix", "filterbank"))
         >>> feats = frontend(torch.randn(4, 16000))  # (4, 13, 101), equal to MFCC() at init
-        >>> feats, frame_lengths = frontend(wave, lengths=torch.tensor([16000, 12000, 9000, 4000]))
-        >>> whisper = KaleidoFrontend(convention="whisper")  # (..., 80, frames): Whisper's log-mel at init
     """
 
-    def __init__(self, *, convention: str = "torchaudio", output: str | None = None, kmatrix_width: int = 1,
+    def __init__(self, *, convention="torchaudio", output: str | None = None, kmatrix_width: int = 1,
                  learn=("kmatrix",), init: str = "fft", filterbank: str = "triangular", kmatrix_expansion: int = 1,
                  real_input: str = "complex", dtype: torch.dtype | None = None, **feature_args):
+        """Build the front-end (see the class docstring)."""
         if output is not None:
             feature_args["output"] = output
         config = get_convention(convention, **feature_args)
@@ -121,7 +81,7 @@ class KaleidoFrontend(FrontendBase):
         window = F.make_window(config.window, config.win_length, dtype, config.periodic)  # (win_length,)
         self._register("window", window, "window")
         self.register_buffer("window_init", window.clone(), persistent=False)  # rebuilt from the arguments
-        k_in, k_out = (n_fft, self.n_freqs) if real_input == "complex" else (n_fft // 2, n_fft // 2)
+        k_in, k_out = (n_fft, self.config.n_freqs) if real_input == "complex" else (n_fft // 2, n_fft // 2)
         self.kmatrix = KMatrix(k_in, k_out, width=kmatrix_width, expansion=kmatrix_expansion, complex=True,
                                init=init, dtype=dtype)
         if self.kmatrix.bias is not None or self.kmatrix.permutation_at not in (None, "input"):
@@ -150,6 +110,11 @@ class KaleidoFrontend(FrontendBase):
             setattr(self, name, nn.Parameter(tensor))
         else:
             self.register_buffer(name, tensor)
+
+    def _state_settings(self) -> dict:
+        km = self.kmatrix
+        return dict(real_input=self.real_input, kmatrix_width=km.width, kmatrix_expansion=km.expansion,
+                    filterbank=self.filterbank_type, init=self.init)
 
     # --- the contract -----------------------------------------------------------------------------------------
     @property
@@ -201,7 +166,7 @@ class KaleidoFrontend(FrontendBase):
     @torch.no_grad()
     def transform_matrix(self) -> torch.Tensor:
         """The ``(n_freqs, n_fft)`` complex map from a windowed frame to the bins (the DFT at ``init="fft"``)."""
-        return self._matrix(torch.ones(self.n_fft, dtype=self.dtype, device=self.kmatrix.twiddle.device))
+        return self._matrix(torch.ones(self.config.n_fft, dtype=self.dtype, device=self.kmatrix.twiddle.device))
 
     @torch.no_grad()
     def initial_transform_matrix(self) -> torch.Tensor:
@@ -210,7 +175,7 @@ class KaleidoFrontend(FrontendBase):
         twin = copy.deepcopy(self)
         twin.kmatrix.twiddle.copy_(self.twiddle_init)
         if twin.separation is not None:
-            twin.separation.copy_(separation_init(self.n_fft, twin.separation.dtype))
+            twin.separation.copy_(separation_init(self.config.n_fft, twin.separation.dtype))
         return twin.transform_matrix()
 
     @torch.no_grad()
@@ -219,22 +184,18 @@ class KaleidoFrontend(FrontendBase):
 
     # --- the pipeline -----------------------------------------------------------------------------------------
     def spectrum(self, frames: torch.Tensor, window: torch.Tensor | None = None, power: bool = False) -> torch.Tensor:
-        """Windowed K-matrix transform of raw frames: ``(..., L)`` real -> ``(..., n_freqs)`` complex, ``L <= n_fft``
-        samples (zero-padded at the end to ``n_fft``).
-
-        ``window`` (``(L,)``) replaces the module's frame window (:meth:`frame_window`), e.g. ones for the bare
-        transform; ``power=True`` returns the (real) power of the bins instead.
-        """
+        """Windowed K-matrix transform of raw frames, ``(..., L)`` real -> ``(..., n_freqs)`` complex (``L <=
+        n_fft``); ``window`` ``(L,)`` replaces :meth:`frame_window`; ``power=True`` returns the bins' power."""
         km = self.kmatrix
         window = self.frame_window() if window is None else window  # (L,)
-        return kmatrix_spectrum(frames, window, km.twiddle, km.perm, km.increasing_stride, self.n_freqs,
+        return kmatrix_spectrum(frames, window, km.twiddle, km.perm, km.increasing_stride, self.config.n_freqs,
                                 self.separation, power=power)
 
     def power_spectrum(self, frames: torch.Tensor) -> torch.Tensor:
         return self.spectrum(frames, power=True)  # (..., frames, n_freqs); no sqrt: finite grad at 0
 
     def _matrix(self, window: torch.Tensor) -> torch.Tensor:
-        eye = torch.eye(self.n_fft, dtype=self.dtype, device=self.kmatrix.twiddle.device)
+        eye = torch.eye(self.config.n_fft, dtype=self.dtype, device=self.kmatrix.twiddle.device)
         return self.spectrum(eye, window).t()  # (n_freqs, n_fft)
 
     def extra_repr(self) -> str:

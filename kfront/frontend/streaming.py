@@ -1,14 +1,4 @@
-"""Chunked feature extraction that reproduces the offline frames exactly.
-
-With ``center=True`` the offline front-end pads ``n_fft // 2`` samples at both ends (reflected or zeros). With
-reflection the start is known once ``n_fft // 2 + 1`` samples have arrived; the end only when the caller says the
-stream is over, so the last frames (those that reach into the right padding) come from
-:meth:`StreamingFrontend.flush`. Kaldi's snip-edges framing needs no padding. Conventions with a stage that needs
-the whole utterance (a dynamic-range floor, deltas, a dropped last frame, Kaldi's mirrored edges) cannot be
-streamed frame by frame, and :meth:`FrontendBase.stream` says so.
-Between the two, every frame is emitted as soon as its last sample has arrived, and computed by the same
-``features_from_padded`` the offline call uses, so the frames are the same.
-"""
+"""Chunked feature extraction that reproduces the offline frames (to float rounding)."""
 import torch
 
 from . import functional as F
@@ -18,11 +8,10 @@ from ._checks import check_num_samples, check_samples
 class StreamingFrontend:
     """Feed a front-end's input chunk by chunk; :meth:`push` returns the frames completed so far.
 
-    Works with every front-end of this package (``KaleidoFrontend``, ``MFCC``, ``Fbank``, frozen ones). All
-    chunks of a stream share their leading shape ``(...)``; any chunk size works, including 1 sample.
+    All chunks of a stream share their leading shape ``(...)``; any chunk size works, including 1 sample.
 
     Args:
-        frontend: the front-end module (its current parameters are used at every call).
+        frontend: any front-end of this package (its current parameters are used at every call).
 
     Example:
         >>> stream = frontend.stream()
@@ -36,6 +25,10 @@ class StreamingFrontend:
         if stages:
             raise ValueError(f"this front-end cannot be streamed: {', '.join(stages)} need(s) the whole utterance; "
                              "compute the features offline with forward()")
+        # With centring, the left padding is known once n_fft // 2 + 1 samples have arrived (reflection), the right
+        # one only at flush(). Between the two, every frame is emitted as soon as its last sample has arrived and
+        # computed by the same features_from_padded the offline call uses: the same frames up to the last bit a
+        # BLAS may round differently for a matmul of fewer rows.
         self.frontend = frontend
         cfg = frontend.config
         self._pad = cfg.n_fft // 2 if cfg.framing == "stft" and cfg.center else 0
@@ -56,7 +49,8 @@ class StreamingFrontend:
     def push(self, chunk: torch.Tensor, sample_rate: int | None = None) -> torch.Tensor:
         """Append ``chunk`` ``(..., time)``; return the newly completed frames ``(..., n_features, k)``."""
         fe = self.frontend
-        check_samples(chunk, sample_rate, expected_sample_rate=fe.sample_rate, sample_format=fe.config.sample_format)
+        check_samples(chunk, sample_rate, expected_sample_rate=fe.config.sample_rate,
+                      sample_format=fe.config.sample_format, **fe.peak_check())
         if self._lead is None:
             self._lead = chunk.shape[:-1]
         elif chunk.shape[:-1] != self._lead:
@@ -105,14 +99,14 @@ class StreamingFrontend:
     def _append(self, padded_part: torch.Tensor) -> None:
         """Add padded-signal samples; drop those before the next frame's start (a hop longer than a frame)."""
         self._buf = self._cat(self._buf, padded_part)
-        drop = min(self._emitted * self.frontend.hop_length - self._buf_start, self._buf.shape[-1])
+        drop = min(self._emitted * self.frontend.config.hop_length - self._buf_start, self._buf.shape[-1])
         if drop > 0:
             self._buf, self._buf_start = self._buf[..., drop:], self._buf_start + drop
 
     def _emit(self, available: int, like: torch.Tensor) -> torch.Tensor:
         """Frames whose last sample has padded index < ``available``."""
         fe = self.frontend
-        length, hop = fe.frame_length, fe.hop_length
+        length, hop = fe.config.frame_length, fe.config.hop_length
         ready = F.count_frames(available, length, hop)  # frames f with f * hop + frame_length <= available
         k = ready - self._emitted
         if k <= 0:

@@ -1,73 +1,40 @@
-"""ESPnet2's ``DefaultFrontend``, computed by a kfront front-end.
-
-:class:`DefaultFrontend` takes the constructor arguments of ``espnet2.asr.frontend.default.DefaultFrontend``
-(``fs``, ``n_fft``, ``win_length``, ``hop_length``, ``window``, ``center``, ``n_mels``, ``fmin``, ``fmax``,
-``htk``, ...), answers ESPnet's frontend interface, ``forward(input, input_lengths) -> (feats, feats_lengths)``
-with ``feats`` ``(batch, frames, n_mels)`` and padded frames set to 0, and ``output_size()``; at initialisation it
-computes ESPnet's log-mel features (the ``"espnet"`` convention), and the K-matrix in place of the FFT then learns.
-
-ESPnet checks a frontend's type (``typeguard`` in ``ESPnetASRModel``, ``ClassChoices(type_check=AbsFrontend)``).
-kfront never imports ESPnet; where ESPnet has been imported (``espnet2.asr.frontend.abs_frontend`` is loaded by
-any ESPnet model or task module), importing this module or building a :class:`DefaultFrontend` registers the class
-as a virtual subclass of ESPnet's ``AbsFrontend`` (an ``abc`` registration: no ESPnet code is inherited), so those
-checks pass. Import ESPnet first, or call :func:`register_with_espnet` after importing it. This module works
-without ESPnet.
-
-Example, as an ESPnet2 model's frontend::
-
-    from kfront.integrations.espnet import DefaultFrontend
-    frontend = DefaultFrontend(fs=16000, n_mels=80)
-    model = ESPnetASRModel(vocab_size, token_list, frontend=frontend, ..., encoder=encoder, ctc=ctc)
-"""
+"""ESPnet2's ``DefaultFrontend`` computed by a kfront front-end, with ESPnet's frontend interface and its features
+at initialisation (the ``"espnet"`` convention)."""
 import sys
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..frontend import check_sample_counts, make_frontend
+from ..frontend import check_sample_counts, frontend_for
+from ..frontend.conventions import ESPNET
 
 #: ESPnet's ``window`` names (``torch.<name>_window``) and kfront's; ``None`` is no window
 WINDOWS = {"hann": "hann", "hamming": "hamming", "blackman": "blackman", None: "rectangular"}
 
 
 class DefaultFrontend(nn.Module):
-    """ESPnet2's ``DefaultFrontend`` (STFT -> power -> librosa mel -> ``log(max(x, 1e-10))``) with a learnable
-    K-matrix in place of the FFT; ESPnet's features at initialisation.
+    """ESPnet2's ``DefaultFrontend`` (STFT, power, librosa mel, ``log(max(x, 1e-10))``) with a learnable K-matrix
+    in place of the FFT. Multichannel input keeps one channel, as ESPnet does (random in training, else the first).
 
     Args:
-        fs (int or str): sample rate; a string such as ``"16k"`` as ESPnet parses it. (Default: ``16000``)
-        n_fft (int): transform size. (Default: ``512``)
-        win_length (int, optional): window length; ``None`` is ``n_fft``. (Default: ``None``)
-        hop_length (int): hop. (Default: ``128``)
-        window (str or None): ``"hann"``, ``"hamming"``, ``"blackman"`` or ``None`` (no window). (Default:
-            ``"hann"``)
-        center (bool): reflect-pad ``n_fft // 2`` at both ends (``torch.stft``). (Default: ``True``)
-        normalized (bool): the STFT scaled by ``n_fft ** -0.5`` (``torch.stft(normalized=True)``). (Default:
-            ``False``)
-        onesided (bool): only ``True``. (Default: ``True``)
+        fs (int or str): sample rate, or a string such as ``"16k"``. (Default: ``16000``)
+        n_fft, win_length, hop_length (int): transform size, window (``None``: ``n_fft``), hop. (Default: ``512``,
+            ``None``, ``128``)
+        window (str or None): ``"hann"``, ``"hamming"``, ``"blackman"`` or ``None``. (Default: ``"hann"``)
+        center (bool): reflect-pad ``n_fft // 2`` at both ends. (Default: ``True``)
+        normalized (bool): the STFT scaled by ``n_fft ** -0.5``. (Default: ``False``)
         n_mels (int): mel filters. (Default: ``80``)
-        fmin (float, optional): lowest filter edge; ``None`` is 0. (Default: ``None``)
-        fmax (float, optional): highest filter edge; ``None`` is ``fs / 2``. (Default: ``None``)
-        htk (bool): librosa's ``htk=True`` mel scale (HTK formula, still Slaney-normalised). (Default: ``False``)
-        frontend_conf (dict, optional): ESPnet's WPE / beamformer options; only with both off (ESPnet's
-            default), since those are neural enhancement stages this front-end does not hold. (Default: ``None``)
-        apply_stft (bool): only ``True`` (the transform is what learns). (Default: ``True``)
-        learnable (bool): a :class:`~kfront.KaleidoFrontend` (``True``) or the fixed :class:`~kfront.Fbank` twin
-            (``False``). (Default: ``True``)
-        learn (str or tuple): stages that train, as for :class:`~kfront.KaleidoFrontend`. (Default:
-            ``("kmatrix",)``)
-        dtype (torch.dtype, optional): ``torch.float32`` or ``torch.float64``. (Default: the default dtype)
-        **kaleido_args: further :class:`~kfront.KaleidoFrontend` arguments (``kmatrix_width``, ``init``, ...).
-
-    Multichannel input ``(batch, samples, channels)`` is handled as ESPnet does: one channel, chosen at random with
-    ``numpy.random`` in training mode and the first in eval mode.
+        fmin, fmax (float, optional): filter edges; ``None`` is 0 and ``fs / 2``. (Default: ``None``)
+        htk (bool): librosa's HTK mel formula, still Slaney-normalised. (Default: ``False``)
+        onesided, frontend_conf, apply_stft: only at their defaults (no WPE or beamformer).
+        learnable, learn, dtype, **kaleido_args: as :func:`~kfront.frontend.frontend_for`.
 
     Example:
         >>> frontend = DefaultFrontend(n_mels=80)
         >>> feats, feats_lengths = frontend(torch.randn(2, 16000), torch.tensor([16000, 12000]))
-        >>> feats.shape, feats_lengths, frontend.output_size()  # ESPnet's features at init
-        (torch.Size([2, 126, 80]), tensor([126, 94]), 80)
+        >>> feats.shape, feats_lengths  # ESPnet's features at init
+        (torch.Size([2, 126, 80]), tensor([126, 94]))
     """
 
     def __init__(self, fs: int | str = 16000, n_fft: int = 512, win_length: int | None = None, hop_length: int = 128,
@@ -75,49 +42,41 @@ class DefaultFrontend(nn.Module):
                  n_mels: int = 80, fmin: float | None = None, fmax: float | None = None, htk: bool = False,
                  frontend_conf: dict | None = None, apply_stft: bool = True, *, learnable: bool = True,
                  learn=("kmatrix",), dtype: torch.dtype | None = None, **kaleido_args):
+        """Build the front-end from ESPnet's arguments (see the class docstring)."""
         super().__init__()
         register_with_espnet()
         _check_unsupported(window, onesided, frontend_conf, apply_stft)
         fs = parse_sample_rate(fs)
-        features = dict(sample_rate=fs, n_fft=n_fft, win_length=n_fft if win_length is None else win_length,
-                        hop_length=hop_length, window=WINDOWS[window], center=center, n_mels=n_mels,
-                        f_min=0.0 if fmin is None else float(fmin), f_max=fs / 2 if fmax is None else float(fmax))
+        features = ESPNET.rename(fs=fs, n_fft=n_fft, win_length=win_length, hop_length=hop_length,
+                                 window=WINDOWS[window], center=center, n_mels=n_mels,
+                                 fmin=0.0 if fmin is None else float(fmin), fmax=fmax)
         if htk:
             features["mel_scale"] = "htk"
         if normalized:
             # |X / sqrt(n)|^2 = |X|^2 / n: log(max(p / n, 1e-10)) = log(max(p, n 1e-10)) - log(n)
             features.update(log_floor=1e-10 * n_fft, feature_shift=-float(np.log(n_fft)))
-        if learnable:
-            self.frontend = make_frontend("kaleido", convention="espnet", learn=learn,
-                                          dtype=dtype, **kaleido_args, **features)
-        else:
-            if kaleido_args:
-                raise ValueError(f"learnable=False is the fixed front-end: it takes no K-matrix arguments, got "
-                                 f"{sorted(kaleido_args)}")
-            self.frontend = make_frontend("fbank", convention="espnet", dtype=dtype, **features)
-        self.n_mels, self.hop_length, self.n_fft, self.center = n_mels, hop_length, n_fft, center
+        self.frontend = frontend_for(ESPNET, learnable, learn=learn, dtype=dtype, **kaleido_args, **features)
         self.frontend_type = "default"
 
     def output_size(self) -> int:
         """Features per frame: ``n_mels``."""
-        return self.n_mels
+        return self.frontend.n_features
 
     def feats_lengths(self, input_lengths: torch.Tensor) -> torch.Tensor:
         """Frames of each item, ESPnet's ``Stft`` arithmetic (truncating division, as ESPnet writes it)."""
-        n = input_lengths + 2 * (self.n_fft // 2) if self.center else input_lengths
-        return torch.div(n - self.n_fft, self.hop_length, rounding_mode="trunc") + 1
+        cfg = self.frontend.config
+        n = input_lengths + 2 * (cfg.n_fft // 2) if cfg.center else input_lengths
+        return torch.div(n - cfg.n_fft, cfg.hop_length, rounding_mode="trunc") + 1
 
     def forward(self, input: torch.Tensor, input_lengths: torch.Tensor | None = None, sample_rate: int | None = None):
         """
         Args:
-            input (Tensor): ``(batch, samples)`` or ``(batch, samples, channels)`` float audio, a padded batch.
-            input_lengths (LongTensor): ``(batch,)`` valid samples of each item (absolute counts, ESPnet's form);
-                ``None`` is every item full. (Default: ``None``)
+            input (Tensor): ``(batch, samples)`` or ``(batch, samples, channels)``, a padded batch.
+            input_lengths (LongTensor, optional): ``(batch,)`` valid samples of each item. (Default: all)
             sample_rate (int, optional): rate of ``input``, checked against ``fs``. (Default: ``None``)
 
         Returns:
-            tuple: ``feats`` ``(batch, frames, n_mels)`` with the frames past each item's length set to 0, and
-            ``feats_lengths`` ``(batch,)``.
+            tuple: ``feats`` ``(batch, frames, n_mels)``, zero past each length, and ``feats_lengths`` ``(batch,)``.
         """
         check_espnet_input(input, input_lengths)
         if input.dim() == 3:  # one channel, as ESPnet's DefaultFrontend picks it (after its per-channel STFT)
@@ -148,8 +107,8 @@ def parse_sample_rate(fs) -> int:
 
 
 def check_espnet_input(input, input_lengths=None) -> None:
-    """Raise ``ValueError`` unless ``input`` is ``(batch, samples[, channels])`` float audio and ``input_lengths``
-    ESPnet's absolute lengths: an integer tensor ``(batch,)`` with every value in ``[1, samples]``."""
+    """Raise ``ValueError`` unless ``input`` is ``(batch, samples[, channels])`` audio and ``input_lengths``
+    integer sample counts ``(batch,)`` in ``[1, samples]``."""
     if not isinstance(input, torch.Tensor):
         raise ValueError(f"input must be a torch.Tensor (batch, samples), got {type(input).__name__}")
     if input.dim() not in (2, 3):
@@ -175,14 +134,15 @@ def _check_unsupported(window, onesided, frontend_conf, apply_stft) -> None:
                          "no WPE / beamformer: use ESPnet's DefaultFrontend for multichannel enhancement")
 
 
+# ESPnet checks a frontend's type (typeguard in ESPnetASRModel, ClassChoices(type_check=AbsFrontend)). kfront
+# never imports ESPnet; where it has been imported, DefaultFrontend is registered as a virtual subclass of its
+# AbsFrontend (an abc registration: no ESPnet code is inherited), on import of this module and on every build.
 _ABS_FRONTEND = "espnet2.asr.frontend.abs_frontend"
 
 
 def register_with_espnet() -> bool:
-    """Register :class:`DefaultFrontend` as a virtual subclass of ESPnet's ``AbsFrontend`` if ESPnet has been
-    imported (kfront never imports it); returns whether it was. Runs when this module is imported and whenever a
-    :class:`DefaultFrontend` is built; call it yourself only if you import ESPnet after building the front-end.
-    """
+    """Register :class:`DefaultFrontend` as an ESPnet ``AbsFrontend`` if ESPnet is imported; returns whether it
+    was. Call it if you import ESPnet after building the front-end."""
     module = sys.modules.get(_ABS_FRONTEND)
     if module is None:
         return False

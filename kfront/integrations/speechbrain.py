@@ -1,67 +1,46 @@
-"""SpeechBrain's ``Fbank`` and ``MFCC`` feature makers, computed by a kfront front-end.
-
-:class:`Fbank` and :class:`MFCC` take the constructor arguments of ``speechbrain.lobes.features.Fbank`` / ``MFCC``
-(window and hop in milliseconds, ``n_fft`` in samples, ``deltas`` / ``context`` switches) and are called the way a
-SpeechBrain recipe calls its ``compute_features``: ``feats = compute_features(wavs)`` with ``wavs`` ``(batch,
-time)``, ``feats`` ``(batch, frames, features)``. At initialisation they compute SpeechBrain's features (the
-``"speechbrain-fbank"`` / ``"speechbrain-mfcc"`` conventions); the K-matrix in place of the FFT then learns.
-
-SpeechBrain's relative lengths (``wav_lens``, each in ``(0, 1]``) describe the frames as well as the samples, so
-they pass on unchanged to ``InputNormalization`` and the loss; ``forward`` accepts them to check their form.
-As in SpeechBrain, the utterance-level steps (``top_db``, deltas, context) see the whole padded item.
-
-From HyperPyYAML::
-
-    compute_features: !new:kfront.integrations.speechbrain.Fbank
-        n_mels: 40
-
-SpeechBrain itself is not imported: this module works without it.
-"""
+"""SpeechBrain's ``Fbank`` and ``MFCC`` (its names, arguments and layout; not :class:`kfront.Fbank`, kfront's own)
+computed by a kfront front-end, usable from HyperPyYAML as ``!new:kfront.integrations.speechbrain.Fbank``."""
 import torch
 from torch import nn
 
-from ..frontend import get_convention, make_frontend
-from ..frontend.conventions import speechbrain_samples
+from ..frontend import frontend_for
+from ..frontend.conventions import SPEECHBRAIN_FBANK, SPEECHBRAIN_MFCC
 from ..frontend.kaleido import resolve_learn
+
+#: SpeechBrain's arguments a kfront front-end computes at one value only: name -> (that value, why)
+_FIXED_ARGS = {
+    "filter_shape": ("triangular", "SpeechBrain's default, the filters a kfront front-end reproduces"),
+    "param_rand_factor": (0, "random filter jitter is SpeechBrain's own augmentation"),
+    "param_change_factor": (1.0, "it scales SpeechBrain's own filter parameters; a kfront filterbank learns at "
+                                 "the optimizer's rate"),
+}
 
 
 class _SpeechBrainFeatures(nn.Module):
     """A kfront front-end behind SpeechBrain's feature-maker interface (see :class:`Fbank`)."""
 
-    _CONVENTION = ""
+    _CONVENTION = SPEECHBRAIN_FBANK
 
-    def __init__(self, sb_args: dict, features: dict, learnable: bool, learn, dtype, kaleido_args: dict):
+    def __init__(self, sb_args: dict, learnable: bool, learn, dtype, kaleido_args: dict):
         super().__init__()
-        if sb_args["filter_shape"] != "triangular":
-            raise ValueError(f"filter_shape must be 'triangular' (SpeechBrain's default, the filters a kfront "
-                             f"front-end reproduces), got {sb_args['filter_shape']!r}")
-        if sb_args["param_rand_factor"] != 0:
-            raise ValueError(f"param_rand_factor must be 0 (random filter jitter is SpeechBrain's own "
-                             f"augmentation), got {sb_args['param_rand_factor']!r}")
-        if sb_args["param_change_factor"] != 1.0:
-            raise ValueError(f"param_change_factor must be 1.0 (it scales SpeechBrain's own filter parameters; a "
-                             f"kfront filterbank learns at the optimizer's rate), got "
-                             f"{sb_args['param_change_factor']!r}")
+        for name, (only, why) in _FIXED_ARGS.items():
+            if sb_args[name] != only:
+                raise ValueError(f"{name} must be {only!r} ({why}), got {sb_args[name]!r}")
+        record = self._CONVENTION
         sample_rate = sb_args["sample_rate"]
+        features = record.rename(**{k: v for k, v in sb_args.items() if k in record.option_names})
         features.update(
-            sample_rate=sample_rate, n_fft=sb_args["n_fft"], n_mels=sb_args["n_mels"], f_min=float(sb_args["f_min"]),
-            f_max=float(sample_rate // 2 if sb_args["f_max"] is None else sb_args["f_max"]),
-            win_length=speechbrain_samples(sb_args["win_length"], sample_rate),
-            hop_length=speechbrain_samples(sb_args["hop_length"], sample_rate),
+            f_min=float(sb_args["f_min"]), f_max=record.high_freq(sample_rate, sb_args["f_max"]),
+            win_length=record.samples(sb_args["win_length"], sample_rate),
+            hop_length=record.samples(sb_args["hop_length"], sample_rate),
             deltas=2 if sb_args["deltas"] else 0,
             context=(sb_args["left_frames"], sb_args["right_frames"]) if sb_args["context"] else (0, 0))
-        output = get_convention(self._CONVENTION, **features).output
-        if learnable:
-            learn = resolve_learn(learn, output) + (("filterbank",) if sb_args["requires_grad"] else ())
-            self.frontend = make_frontend("kaleido", convention=self._CONVENTION, learn=learn, dtype=dtype,
-                                          **kaleido_args, **features)
-        else:
-            if sb_args["requires_grad"] or kaleido_args:
-                raise ValueError(f"learnable=False is the fixed front-end: it takes neither requires_grad=True nor "
-                                 f"K-matrix arguments, got requires_grad={sb_args['requires_grad']!r}, "
-                                 f"{sorted(kaleido_args)}")
-            self.frontend = make_frontend(output, convention=self._CONVENTION, dtype=dtype, **features)
-        self.sample_rate = sample_rate
+        if sb_args["requires_grad"]:  # SpeechBrain's learnable filterbank
+            if learnable:
+                learn = resolve_learn(learn, record.outputs[0]) + ("filterbank",)
+            else:
+                kaleido_args = {**kaleido_args, "requires_grad": True}  # refused with the K-matrix arguments
+        self.frontend = frontend_for(record, learnable, learn=learn, dtype=dtype, **kaleido_args, **features)
 
     @property
     def n_features(self) -> int:
@@ -73,13 +52,14 @@ class _SpeechBrainFeatures(nn.Module):
         """
         Args:
             wav (Tensor): ``(batch, time)`` float audio in [-1, 1], a padded batch.
-            wav_lens (Tensor, optional): ``(batch,)`` SpeechBrain's relative lengths, each in ``(0, 1]``; checked
-                and otherwise unused (they hold for the frames too). (Default: ``None``)
+            wav_lens (Tensor, optional): ``(batch,)`` relative lengths in ``(0, 1]``, checked. (Default: ``None``)
             sample_rate (int, optional): rate of ``wav``, checked against the front-end's. (Default: ``None``)
 
         Returns:
-            Tensor: ``(batch, frames, n_features)``, SpeechBrain's layout.
+            Tensor: ``(batch, frames, n_features)``.
         """
+        # Relative lengths hold for the frames too: they pass on unchanged to InputNormalization and the loss. As
+        # in SpeechBrain, the utterance-level steps (top_db, deltas, context) see the whole padded item.
         check_speechbrain_input(wav, wav_lens)
         return self.frontend(wav, sample_rate=sample_rate).transpose(-1, -2)  # (batch, frames, n_features)
 
@@ -90,35 +70,20 @@ class Fbank(_SpeechBrainFeatures):
     Args:
         deltas (bool): append first and second time derivatives. (Default: ``False``)
         context (bool): stack ``left_frames`` past and ``right_frames`` future frames. (Default: ``False``)
-        requires_grad (bool): the filterbank learns too (kfront's triangular parametrisation, see
-            :class:`~kfront.KaleidoFrontend`). (Default: ``False``)
+        requires_grad (bool): the filterbank learns too. (Default: ``False``)
         sample_rate (int): rate of the audio. (Default: ``16000``)
-        f_min (float): lowest filter edge (Hz). (Default: ``0``)
-        f_max (float, optional): highest filter edge; ``None`` is ``sample_rate // 2``. (Default: ``None``)
+        f_min, f_max (float): filter edges in Hz; ``f_max=None`` is ``sample_rate // 2``. (Default: ``0``, ``None``)
         n_fft (int): transform size in samples. (Default: ``400``)
         n_mels (int): mel filters. (Default: ``40``)
-        filter_shape (str): only ``"triangular"``. (Default: ``"triangular"``)
-        param_change_factor (float): only ``1.0``. (Default: ``1.0``)
-        param_rand_factor (float): only ``0.0``. (Default: ``0.0``)
+        filter_shape, param_change_factor, param_rand_factor: only at their defaults.
         left_frames, right_frames (int): context frames. (Default: ``5``, ``5``)
-        win_length (float): window in milliseconds, ``int(round(sample_rate / 1000 * win_length))`` samples.
-            (Default: ``25``)
-        hop_length (float): hop in milliseconds, rounded the same way. (Default: ``10``)
-        learnable (bool): a :class:`~kfront.KaleidoFrontend` (``True``) or the fixed :class:`~kfront.Fbank` twin
-            (``False``). (Default: ``True``)
-        learn (str or tuple): stages that train, as for :class:`~kfront.KaleidoFrontend`. (Default:
-            ``("kmatrix",)``)
-        dtype (torch.dtype, optional): ``torch.float32`` or ``torch.float64``. (Default: the default dtype)
-        **kaleido_args: further :class:`~kfront.KaleidoFrontend` arguments (``kmatrix_width``, ``init``,
-            ``filterbank``, ``real_input``, ...).
+        win_length, hop_length (float): window and hop in milliseconds. (Default: ``25``, ``10``)
+        learnable, learn, dtype, **kaleido_args: as :func:`~kfront.frontend.frontend_for`.
 
     Example:
         >>> compute_features = Fbank(n_mels=40)
         >>> feats = compute_features(torch.randn(4, 16000))  # (4, 101, 40), SpeechBrain's Fbank at init
-        >>> feats = InputNormalization()(feats, wav_lens)  # the relative lengths carry over to the frames
     """
-
-    _CONVENTION = "speechbrain-fbank"
 
     def __init__(self, deltas: bool = False, context: bool = False, requires_grad: bool = False,
                  sample_rate: int = 16000, f_min: float = 0, f_max: float | None = None, n_fft: int = 400,
@@ -126,32 +91,29 @@ class Fbank(_SpeechBrainFeatures):
                  param_rand_factor: float = 0.0, left_frames: int = 5, right_frames: int = 5,
                  win_length: float = 25, hop_length: float = 10, *, learnable: bool = True, learn=("kmatrix",),
                  dtype: torch.dtype | None = None, **kaleido_args):
+        """Build the front-end from SpeechBrain's arguments (see the class docstring)."""
         sb_args = dict(deltas=deltas, context=context, requires_grad=requires_grad, sample_rate=sample_rate,
                        f_min=f_min, f_max=f_max, n_fft=n_fft, n_mels=n_mels, filter_shape=filter_shape,
                        param_change_factor=param_change_factor, param_rand_factor=param_rand_factor,
                        left_frames=left_frames, right_frames=right_frames, win_length=win_length,
                        hop_length=hop_length)
-        super().__init__(sb_args, {}, learnable, learn, dtype, kaleido_args)
+        super().__init__(sb_args, learnable, learn, dtype, kaleido_args)
 
 
 class MFCC(_SpeechBrainFeatures):
-    """``speechbrain.lobes.features.MFCC`` with a learnable K-matrix in place of the FFT (its features at init):
-    ``n_mfcc`` orthonormal cepstra of the dB mel energies, their deltas and delta-deltas, and 5 + 5 frames of
-    context (``20 * 3 * 11 = 660`` features by default).
+    """``speechbrain.lobes.features.MFCC`` with a learnable K-matrix in place of the FFT (its features at init).
 
     Args:
-        deltas (bool): append first and second time derivatives. (Default: ``True``)
-        context (bool): stack ``left_frames`` past and ``right_frames`` future frames. (Default: ``True``)
+        deltas, context (bool): as for :class:`Fbank`. (Default: ``True``, ``True``)
         n_mels (int): mel filters. (Default: ``23``)
         n_mfcc (int): cepstra kept. (Default: ``20``)
         others: as for :class:`Fbank`.
 
     Example:
-        >>> compute_features = MFCC()
-        >>> feats = compute_features(torch.randn(4, 16000))  # (4, 101, 660)
+        >>> feats = MFCC()(torch.randn(4, 16000))  # (4, 101, 660): 20 cepstra, deltas, 5 + 5 frames of context
     """
 
-    _CONVENTION = "speechbrain-mfcc"
+    _CONVENTION = SPEECHBRAIN_MFCC
 
     def __init__(self, deltas: bool = True, context: bool = True, requires_grad: bool = False,
                  sample_rate: int = 16000, f_min: float = 0, f_max: float | None = None, n_fft: int = 400,
@@ -159,17 +121,18 @@ class MFCC(_SpeechBrainFeatures):
                  param_change_factor: float = 1.0, param_rand_factor: float = 0.0, left_frames: int = 5,
                  right_frames: int = 5, win_length: float = 25, hop_length: float = 10, *, learnable: bool = True,
                  learn=("kmatrix",), dtype: torch.dtype | None = None, **kaleido_args):
+        """Build the front-end from SpeechBrain's arguments (see the class docstring)."""
         sb_args = dict(deltas=deltas, context=context, requires_grad=requires_grad, sample_rate=sample_rate,
-                       f_min=f_min, f_max=f_max, n_fft=n_fft, n_mels=n_mels, filter_shape=filter_shape,
+                       f_min=f_min, f_max=f_max, n_fft=n_fft, n_mels=n_mels, n_mfcc=n_mfcc, filter_shape=filter_shape,
                        param_change_factor=param_change_factor, param_rand_factor=param_rand_factor,
                        left_frames=left_frames, right_frames=right_frames, win_length=win_length,
                        hop_length=hop_length)
-        super().__init__(sb_args, {"n_mfcc": n_mfcc}, learnable, learn, dtype, kaleido_args)
+        super().__init__(sb_args, learnable, learn, dtype, kaleido_args)
 
 
 def check_speechbrain_input(wav, wav_lens=None) -> None:
-    """Raise ``ValueError`` unless ``wav`` is ``(batch, time)`` float audio and ``wav_lens`` SpeechBrain's relative
-    lengths: a float tensor ``(batch,)`` with every value in ``(0, 1]``."""
+    """Raise ``ValueError`` unless ``wav`` is ``(batch, time)`` audio and ``wav_lens`` relative lengths ``(batch,)``
+    in ``(0, 1]``."""
     if not isinstance(wav, torch.Tensor):
         raise ValueError(f"wav must be a torch.Tensor (batch, time), got {type(wav).__name__}")
     if wav.dim() != 2:

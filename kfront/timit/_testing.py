@@ -6,10 +6,9 @@ relation to their labels; nothing here resembles speech.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import numpy as np
-import soundfile
 
 from .phones import load_phone_map
 
@@ -61,6 +60,8 @@ def write_fake_timit(root, upper: bool = True, audio: str = "sphere", utterances
     """
     if audio not in ("sphere", "riff", "riff.wav"):
         raise ValueError(f"audio must be 'sphere', 'riff' or 'riff.wav', got {audio!r}")
+    import soundfile  # here, not at import: the tests' conftest imports this module on machines without it
+
     root = Path(root)
     case = str.upper if upper else str.lower
     rng = np.random.default_rng(seed)
@@ -90,7 +91,7 @@ def write_fake_timit(root, upper: bool = True, audio: str = "sphere", utterances
     return {k: sorted(v) for k, v in expected.items()}
 
 
-def first_file(root, suffix: str, prefix: str = "si") -> Optional[Path]:
+def first_file(root, suffix: str, prefix: str = "si") -> Path | None:
     """The first file (sorted) under ``root`` whose name starts with ``prefix`` and ends with ``suffix``,
     case-insensitively (SI by default: SA utterances are in no split)."""
     for p in sorted(Path(root).rglob("*")):

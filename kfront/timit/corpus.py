@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 import numpy as np
 
@@ -87,7 +87,7 @@ def find_corpus_root(path) -> Path:
     raise CorpusError(f"TIMIT path {str(root)!r} has no TRAIN and TEST folders (found: {found})")
 
 
-def _split_audio_name(filename: str) -> Optional[str]:
+def _split_audio_name(filename: str) -> str | None:
     lower = filename.lower()
     for suffix in _AUDIO_SUFFIXES:
         if lower.endswith(suffix):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 from importlib import resources
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, List, Tuple
 
 __all__ = ["PhoneMap", "load_phone_map", "UnknownPhoneError"]
 
@@ -23,9 +23,9 @@ class PhoneMap:
         phones61, phones48, phones39 (list of str): each set, sorted.
     """
 
-    def __init__(self, rows: Iterable[Tuple[str, Optional[str], Optional[str]]]):
-        self._to48: Dict[str, Optional[str]] = {}
-        self._to39: Dict[str, Optional[str]] = {}
+    def __init__(self, rows: Iterable[Tuple[str, str | None, str | None]]):
+        self._to48: Dict[str, str | None] = {}
+        self._to39: Dict[str, str | None] = {}
         for p61, p48, p39 in rows:
             self._to48[p61] = p48
             self._to39[p61] = p39

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Sequence
 
 from .corpus import CorpusError, Utterance
 
@@ -34,7 +34,7 @@ def load_speaker_list(split: str, corpus_root=None) -> List[str]:
     return [line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
-def _find_case_insensitive(folder: Path, name: str) -> Optional[Path]:
+def _find_case_insensitive(folder: Path, name: str) -> Path | None:
     for candidate in (folder / name, folder / name.upper()):
         if candidate.is_file():
             return candidate

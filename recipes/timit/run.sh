@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # TIMIT phone recognition with a learnable front-end: log-mel and MFCC, each fixed and with a learnable K-matrix
-# in place of the FFT (fbank, kaleido_fbank, mfcc, kaleido), several seeds, paired statistics.
+# in place of the FFT (fbank, kaleido_fbank, mfcc, kaleido_mfcc), several seeds, paired statistics.
 #
 #   recipes/timit/run.sh                               # the main job: see --help for what it runs
 #   recipes/timit/run.sh --epochs "" --seeds "1 2 3 4 5"   # the full setting: the configs' 15 epochs, 5 seeds
@@ -30,7 +30,7 @@ corpus_opts=""               # extra flags for local/make_mini_timit.py (e.g. "-
 data_dir=""                  # [recipes/timit/data, data_hard for the hard condition]
 exp_dir=""                   # [recipes/timit/exp, exp_hard for the hard condition]
 config=""                    # config file; "{frontend}" is replaced by each front-end's name
-frontends="fbank kaleido_fbank mfcc"  # + kaleido (learnable MFCC): all four
+frontends="fbank kaleido_fbank mfcc"  # + kaleido_mfcc (learnable MFCC): all four
 seeds="1 2 3"
 epochs="7"                   # training epochs of every run (the main job's trade); "": the config's
 device="cpu"                 # cpu or cuda
@@ -51,7 +51,7 @@ each learnable front-end's paired difference from its fixed twin and from the be
 Without options (the main job, under 20 minutes on 2 CPU cores): the built-in corpus, fixed and learnable
 log-mel and fixed MFCC, seeds 1 2 3, $epochs epochs per run instead of the configs' 15 (the trade that keeps it
 within that time; recipes/timit/README.md compares it with the full setting). Add the learnable MFCC with
---frontends "fbank kaleido_fbank mfcc kaleido".
+--frontends "fbank kaleido_fbank mfcc kaleido_mfcc".
 
 Options (default in brackets):
   --stage N           first stage to run, 0..5 [$stage]
@@ -67,7 +67,7 @@ Options (default in brackets):
   --config FILE       training config; {frontend} is replaced by the front-end name
                       [conf/mini_{frontend}.yaml for the built-in corpus, conf/timit_{frontend}.yaml with --timit]
   --frontends LIST    front-ends to compare, space-separated, each with its conf/<set>_<name>.yaml: fbank,
-                      kaleido_fbank (log-mel), mfcc, kaleido (MFCC); more in conf/ [$frontends]
+                      kaleido_fbank (log-mel), mfcc, kaleido_mfcc (MFCC); more in conf/ [$frontends]
   --seeds LIST        seeds, space-separated [$seeds]
   --epochs N          training epochs of every run; "" keeps each config's own (15 on the built-in corpus,
                       40 on TIMIT) [$epochs on the built-in corpus; the config's with --timit]

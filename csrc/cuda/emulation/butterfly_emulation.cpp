@@ -230,16 +230,21 @@ using namespace kfront::cuda;
 
 extern "C" {
 
-// x, out: (batch, nstacks, n); stats (may be null): launches, vector launches.
+// x, out: (batch, nstacks, n); stats (may be null): launches, vector launches. length > 0: x is the op's own
+// (batch, nstacks, length) rows, real values for a complex dtype when real, read through an InputMap with the
+// input permutation perm (may be null).
 int kf_emu_forward(int dtype, const void* tw, const void* x, void* out, int64_t batch, int64_t nstacks, int log_n,
-                   int nblocks, int increasing, const int64_t* knobs, int64_t* stats) {
+                   int nblocks, int increasing, const int64_t* knobs, int64_t* stats, int64_t length, int real,
+                   const int64_t* perm) {
   Options opt;
   HostExec ex;
   read_knobs(knobs, &opt, &ex.cfg);
   const kfront::Problem pb = make_problem(batch, nstacks, log_n, nblocks, increasing);
+  const InputMap map{length > 0 ? x : nullptr, nullptr, perm, length, real};
   const int st = dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);
-    return forward<T>(ex, pb, static_cast<const T*>(tw), static_cast<const T*>(x), static_cast<T*>(out), opt);
+    return forward<T>(ex, pb, static_cast<const T*>(tw), length > 0 ? nullptr : static_cast<const T*>(x),
+                      static_cast<T*>(out), opt, map);
   });
   if (stats) {
     stats[0] = ex.launches;
@@ -248,23 +253,27 @@ int kf_emu_forward(int dtype, const void* tw, const void* x, void* out, int64_t 
   return st;
 }
 
-// dx == nullptr: without the input's gradient.
+// dx == nullptr: without the input's gradient. length, real, perm as in kf_emu_forward; dx then has x's shape.
 int kf_emu_backward(int dtype, const void* grad, const void* tw, const void* x, void* dtw, void* dx, int64_t batch,
-                    int64_t nstacks, int log_n, int nblocks, int increasing, const int64_t* knobs, int64_t* stats) {
+                    int64_t nstacks, int log_n, int nblocks, int increasing, const int64_t* knobs, int64_t* stats,
+                    int64_t length, int real, const int64_t* perm) {
   Options opt;
   HostExec ex;
   read_knobs(knobs, &opt, &ex.cfg);
   const kfront::Problem pb = make_problem(batch, nstacks, log_n, nblocks, increasing);
   if (!valid_problem(pb)) return kInvalid;
+  const bool mapped = length > 0;
+  const InputMap map{mapped ? x : nullptr, mapped ? dx : nullptr, perm, length, real};
   const int st = dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);
     std::vector<T> ws;
     if (pb.nblocks > 0) {
       const BackwardPlan plan = backward_plan<T>(pb, opt, ex.smem_limit());
-      ws.resize(size_t(backward_workspace_elems<T>(plan, pb, dx != nullptr)));
+      ws.resize(size_t(backward_workspace_elems<T>(plan, pb, dx != nullptr && !mapped)));
     }
-    return backward<T>(ex, pb, static_cast<const T*>(grad), static_cast<const T*>(tw), static_cast<const T*>(x),
-                       static_cast<T*>(dtw), static_cast<T*>(dx), ws.data(), int64_t(ws.size()), opt);
+    return backward<T>(ex, pb, static_cast<const T*>(grad), static_cast<const T*>(tw),
+                       mapped ? nullptr : static_cast<const T*>(x), static_cast<T*>(dtw),
+                       mapped ? nullptr : static_cast<T*>(dx), ws.data(), int64_t(ws.size()), opt, map);
   });
   if (stats) {
     stats[0] = ex.launches;
@@ -356,10 +365,15 @@ void naive_forward(const std::vector<cd>& tw, std::vector<cd> y, int log_n, int 
   *out = y;
 }
 
+// One random problem through the emulated kernels against the naive evaluation. length > 0: x is the op's own
+// rows of that length (real values when real) read through an InputMap, permuted first when permute.
 template <class T>
 double check(int dtype, int64_t batch, int64_t S, int log_n, int nblocks, bool inc, const int64_t* knobs,
-             std::mt19937& rng) {
+             std::mt19937& rng, int64_t length, bool real, bool permute) {
+  using R = typename RealOf<T>::type;
   const int64_t n = int64_t(1) << log_n, twn = S * nblocks * log_n * (n / 2) * 4, xn = batch * S * n;
+  const bool mapped = length > 0;
+  const int64_t L = mapped ? length : n, xl = batch * S * L;
   std::normal_distribution<double> nd(0.0, 0.7);
   const bool cplx = dtype >= 2;
   auto draw = [&](std::vector<T>* v, std::vector<cd>* d, int64_t count) {
@@ -371,15 +385,35 @@ double check(int dtype, int64_t batch, int64_t S, int log_n, int nblocks, bool i
       (*d)[size_t(i)] = to_cd((*v)[size_t(i)]);
     }
   };
-  std::vector<T> tw, x, gr;
-  std::vector<cd> twd, xd, grd;
+  std::vector<T> tw, xt, gr;
+  std::vector<cd> twd, xop, grd;
   draw(&tw, &twd, twn);
-  draw(&x, &xd, xn);
+  draw(&xt, &xop, xl);
   draw(&gr, &grd, xn);
-  std::vector<T> out(static_cast<size_t>(xn)), dx(static_cast<size_t>(xn)), dtw(static_cast<size_t>(twn));
-  if (kf_emu_forward(dtype, tw.data(), x.data(), out.data(), batch, S, log_n, nblocks, inc, knobs, nullptr) != 0 ||
-      kf_emu_backward(dtype, gr.data(), tw.data(), x.data(), dtw.data(), dx.data(), batch, S, log_n, nblocks, inc,
-                      knobs, nullptr) != 0) {
+  std::vector<R> xr(real ? size_t(xl) : 0);  // a real input: the real parts of the draw
+  for (size_t i = 0; i < xr.size(); ++i) {
+    xr[i] = R(xop[i].real());
+    xop[i] = cd(double(xr[i]), 0.0);
+  }
+  std::vector<int64_t> perm(static_cast<size_t>(n));
+  for (int64_t p = 0; p < n; ++p) perm[size_t(p)] = p;
+  if (permute) std::shuffle(perm.begin(), perm.end(), rng);
+  std::vector<cd> xd(static_cast<size_t>(xn));  // the frames the product sees: rows padded, then permuted
+  for (int64_t row = 0; row < batch * S; ++row) {
+    for (int64_t p = 0; p < n; ++p) {
+      const int64_t q = perm[size_t(p)];
+      xd[size_t(row * n + p)] = q < L ? xop[size_t(row * L + q)] : cd(0.0, 0.0);
+    }
+  }
+  const void* x = real ? static_cast<const void*>(xr.data()) : static_cast<const void*>(xt.data());
+  std::vector<T> out(static_cast<size_t>(xn)), dtw(static_cast<size_t>(twn)), dxt(real ? 0 : size_t(xl));
+  std::vector<R> dxr(real ? size_t(xl) : 0);
+  void* dx = real ? static_cast<void*>(dxr.data()) : static_cast<void*>(dxt.data());
+  const int64_t* pp = permute ? perm.data() : nullptr;
+  if (kf_emu_forward(dtype, tw.data(), x, out.data(), batch, S, log_n, nblocks, inc, knobs, nullptr, length, real,
+                     pp) != 0 ||
+      kf_emu_backward(dtype, gr.data(), tw.data(), x, dtw.data(), dx, batch, S, log_n, nblocks, inc, knobs, nullptr,
+                      length, real, pp) != 0) {
     return 1e30;
   }
   std::vector<cd> dtw_ref(static_cast<size_t>(twn));
@@ -387,7 +421,7 @@ double check(int dtype, int64_t batch, int64_t S, int log_n, int nblocks, bool i
   const auto seq = layer_sequence(log_n, nblocks, inc);
   for (int64_t b = 0; b < batch; ++b) {
     for (int64_t s = 0; s < S; ++s) {
-      const int64_t off = (b * S + s) * n;
+      const int64_t row = b * S + s, off = row * n;
       std::vector<cd> y(xd.begin() + off, xd.begin() + off + n), o;
       std::vector<std::vector<cd>> acts;
       naive_forward(twd, y, log_n, nblocks, inc, s, &acts, &o);
@@ -413,9 +447,13 @@ double check(int dtype, int64_t batch, int64_t S, int log_n, int nblocks, bool i
           g[p + st] = std::conj(t[1]) * g0 + std::conj(t[3]) * g1;
         }
       }
-      for (int64_t i = 0; i < n; ++i) {
-        errg += std::norm(to_cd(dx[size_t(off + i)]) - g[size_t(i)]);
-        refg += std::norm(g[size_t(i)]);
+      for (int64_t p = 0; p < n; ++p) {  // position p's gradient belongs to value perm[p] of the row, if any
+        const int64_t q = perm[size_t(p)];
+        if (q >= L) continue;
+        const cd want = real ? cd(g[size_t(p)].real(), 0.0) : g[size_t(p)];
+        const cd got = real ? cd(double(dxr[size_t(row * L + q)]), 0.0) : to_cd(dxt[size_t(row * L + q)]);
+        errg += std::norm(got - want);
+        refg += std::norm(want);
       }
     }
   }
@@ -438,6 +476,8 @@ int main() {
     int log_n, nblocks;
     bool inc;
     int64_t knobs[kNumKnobs];
+    int64_t length = 0;  // > 0: the op's own rows of this length, through an InputMap
+    bool real = false, permute = false;
   };
   const Case cases[] = {
       {0, 3, 1, 1, 1, true, {0, 0, 0, 0, 0, 0, 0}},
@@ -449,21 +489,29 @@ int main() {
       {3, 2, 1, 5, 2, false, {2, 0, 16, 16, 0, 0, 0}},
       {2, 5, 1, 6, 2, true, {0, 0, 32, 32, 0, 0, 0, 4, 4}},   // four frames per thread
       {0, 9, 1, 4, 1, false, {3, 0, 8, 8, 0, 0, 2, 4, 4}},
+      {2, 3, 2, 6, 1, true, {0, 0, 32, 32, 0, 0, 0}, 50, true, true},  // real, short, permuted rows
+      {0, 4, 1, 6, 2, false, {3, 0, 32, 32, 0, 0, 0}, 41, false, true},  // the same through chunked plans
+      {3, 2, 1, 5, 1, true, {0, 3000, 16, 16, 0, 0, 0}, 32, true, false},  // real, backward in two chunks
   };
   int failures = 0;
   for (const Case& c : cases) {
     double e = 0;
     switch (c.dtype) {
-      case 0: e = check<float>(c.dtype, c.batch, c.S, c.log_n, c.nblocks, c.inc, c.knobs, rng); break;
-      case 1: e = check<double>(c.dtype, c.batch, c.S, c.log_n, c.nblocks, c.inc, c.knobs, rng); break;
-      case 2: e = check<Complex<float>>(c.dtype, c.batch, c.S, c.log_n, c.nblocks, c.inc, c.knobs, rng); break;
-      case 3: e = check<Complex<double>>(c.dtype, c.batch, c.S, c.log_n, c.nblocks, c.inc, c.knobs, rng); break;
+      case 0: e = check<float>(c.dtype, c.batch, c.S, c.log_n, c.nblocks, c.inc, c.knobs, rng, c.length, c.real,
+                               c.permute); break;
+      case 1: e = check<double>(c.dtype, c.batch, c.S, c.log_n, c.nblocks, c.inc, c.knobs, rng, c.length, c.real,
+                                c.permute); break;
+      case 2: e = check<Complex<float>>(c.dtype, c.batch, c.S, c.log_n, c.nblocks, c.inc, c.knobs, rng, c.length,
+                                        c.real, c.permute); break;
+      case 3: e = check<Complex<double>>(c.dtype, c.batch, c.S, c.log_n, c.nblocks, c.inc, c.knobs, rng, c.length,
+                                         c.real, c.permute); break;
     }
     const double tol = (c.dtype == 1 || c.dtype == 3) ? 1e-12 : 1e-5;
     const bool ok = e <= tol;
     failures += !ok;
-    std::printf("dtype=%d batch=%lld S=%lld log_n=%d nblocks=%d inc=%d rel_err=%.3g %s\n", c.dtype,
-                (long long)c.batch, (long long)c.S, c.log_n, c.nblocks, int(c.inc), e, ok ? "ok" : "FAIL");
+    std::printf("dtype=%d batch=%lld S=%lld log_n=%d nblocks=%d inc=%d length=%lld real=%d permute=%d rel_err=%.3g "
+                "%s\n", c.dtype, (long long)c.batch, (long long)c.S, c.log_n, c.nblocks, int(c.inc),
+                (long long)c.length, int(c.real), int(c.permute), e, ok ? "ok" : "FAIL");
   }
   std::printf("%s\n", failures ? "FAILED" : "PASSED");
   return failures ? 1 : 0;

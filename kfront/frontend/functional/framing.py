@@ -25,22 +25,20 @@ def center_pad(waveform: torch.Tensor, n_fft: int, mode: str = "reflect") -> tor
 
 def kaldi_mirror_pad(waveform: torch.Tensor, win_length: int, hop_length: int,
                      lengths: torch.Tensor | None = None) -> torch.Tensor:
-    """The signal Kaldi frames with ``snip_edges=false``: frame ``t`` starts at ``t * hop``.
-
-    Frame ``t`` of the original signal starts at ``t * hop + hop // 2 - win_length // 2``; samples outside
-    ``[0, time)`` are mirrored with the edge sample repeated (``-1 -> 0``, ``time -> time - 1``), as Kaldi's
-    ``ExtractWindow`` does, and there are ``(time + hop // 2) // hop`` frames.
+    """The signal Kaldi frames with ``snip_edges=false``, ``(time + hop // 2) // hop`` frames, frame ``t`` starting
+    at ``t * hop``.
 
     Args:
         waveform (Tensor): ``(..., time)``, ``time >= 1``.
-        lengths (Tensor, optional): ``(batch,)`` valid samples of each item of a padded batch ``(batch, ...,
-            time)``: each item is mirrored at its own end, so that its frames are those of the item alone (the
-            frames past its own count read mirrored samples of it). (Default: ``None``: every item is ``time``
-            long)
+        win_length, hop_length (int): frame length and hop.
+        lengths (Tensor, optional): ``(batch,)`` valid samples of each item of a padded batch, each mirrored at its
+            own end. (Default: ``None``: every item is ``time`` long)
 
     Returns:
         Tensor: ``(..., (n_frames - 1) * hop + win_length)``.
     """
+    # Frame t of the original signal starts at t * hop + hop // 2 - win_length // 2; samples outside [0, time) are
+    # mirrored with the edge sample repeated (-1 -> 0, time -> time - 1), as Kaldi's ExtractWindow does.
     n = waveform.shape[-1]
     n_frames = (n + hop_length // 2) // hop_length
     start = hop_length // 2 - win_length // 2
@@ -95,15 +93,9 @@ def preemphasized_frames(padded: torch.Tensor, frames: torch.Tensor, hop_length:
                          mean: torch.Tensor | None = None) -> torch.Tensor:
     """``preemphasis(frames - mean, coefficient)``, computed from the pre-emphasised waveform.
 
-    Within a frame, ``y[i] = x[i] - c x[i - 1]`` is the waveform's own pre-emphasis for ``i >= 1``; only
-    ``y[0] = (1 - c) x[0]`` is the frame's. A frame's mean ``m`` comes out as ``P (x - m) = P x - (1 - c) m`` (P
-    maps a constant frame to ``1 - c`` times it). So one pass over the waveform and one over the frames replace
-    the five passes over the frames of :func:`remove_dc_offset` then :func:`preemphasis`.
-
     Args:
         padded (Tensor): ``(..., time)``, the signal ``frames`` were cut from.
-        frames (Tensor): ``(..., N, frame_length)``, the first ``N`` frames of ``frame(padded, frame_length,
-            hop_length)``.
+        frames (Tensor): ``(..., N, frame_length)``, the first ``N`` frames of ``frame(padded, ...)``.
         hop_length (int): their hop.
         coefficient (float): the pre-emphasis coefficient ``c``.
         mean (Tensor, optional): ``(..., N, 1)`` each frame's mean, to subtract first. (Default: ``None``)
@@ -111,6 +103,9 @@ def preemphasized_frames(padded: torch.Tensor, frames: torch.Tensor, hop_length:
     Returns:
         Tensor: ``(..., N, frame_length)``, a new tensor.
     """
+    # Within a frame, y[i] = x[i] - c x[i - 1] is the waveform's own pre-emphasis for i >= 1; only y[0] = (1 - c)
+    # x[0] is the frame's, and a frame's mean m comes out as P (x - m) = P x - (1 - c) m. So one pass over the
+    # waveform and one over the frames replace the five passes of remove_dc_offset then preemphasis.
     c = coefficient
     emphasised = torch.cat((padded[..., :1], padded[..., 1:] - c * padded[..., :-1]), -1)  # first sample unused
     n, length = frames.shape[-2:]

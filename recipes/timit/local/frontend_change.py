@@ -4,7 +4,7 @@
     # trained against initial front-end, every learnable run of an experiment folder, on dev
     local/frontend_change.py --exp_dir exp --data_dir data
     # a random move of the K-matrix of relative size 0.01, per config, at initialisation
-    local/frontend_change.py --configs conf/mini_kaleido.yaml conf/mini_kaleido_fbank.yaml --data_dir data
+    local/frontend_change.py --configs conf/mini_kaleido_mfcc.yaml conf/mini_kaleido_fbank.yaml --data_dir data
 
 Prints a Markdown table: the mean over features of the normalised change and its mean over feature ranges
 (for an MFCC, the low and the high cepstra). See kfront.asr.analysis.

@@ -6,7 +6,7 @@
 """
 import sys
 
-from kfront.corpus.cli import main
+from kfront.synth.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

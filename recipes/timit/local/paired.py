@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The paired difference of two front-ends of one experiment folder (A minus B, PER points), per split.
 
-    local/paired.py --exp_dir exp --a kaleido_l2sp --b kaleido
+    local/paired.py --exp_dir exp --a kaleido_mfcc_l2sp --b kaleido_mfcc
 
 Pairs the runs by seed and the decodings by utterance, as the report does for each learnable front-end and its
 fixed twin (kfront.asr.stats.paired_bootstrap); prints one Markdown row per split.

@@ -1,7 +1,0 @@
-"""``python -m kfront.corpus``: the built-in corpus generator's command line (see ``--help``)."""
-import sys
-
-from .cli import main
-
-if __name__ == "__main__":
-    sys.exit(main(prog="python -m kfront.corpus"))
