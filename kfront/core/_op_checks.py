@@ -4,6 +4,8 @@ A port of ``csrc/butterfly_checks.h``, message for message: the same bad input r
 every implementation of an op, compiled or not. Sizes print as C++ prints them (``[3, 1, 8]``) and dtypes by
 their C++ names (``Float``).
 """
+import weakref
+
 import torch
 
 MAX_LOG_N = 30  # kMaxLogN: a frame's positions and pair indices fit a 32-bit int
@@ -101,11 +103,40 @@ def check_perm(perm: torch.Tensor | None, twiddle: torch.Tensor, x: torch.Tensor
     _check(perm.device == x.device, op, ": perm is on ", perm.device, " but x is on ", x.device)
 
 
-def check_perm_values(perm: torch.Tensor | None, op: str) -> None:
-    """perm, when given, holds each of 0 .. n - 1 once: checked on its device by one sort, as the CUDA binding
-    does (one synchronisation with the device)."""
-    if perm is None:
-        return
+def check_perm_values(perm: torch.Tensor, op: str) -> None:
+    """Raise ``ValueError`` unless ``perm`` holds each of ``0 .. n - 1`` once, naming the first entry that does not,
+    as the C++ ops do (``perm_inverse``): its values are read on the host."""
     n = perm.shape[0]
-    _check(torch.equal(torch.sort(perm).values, torch.arange(n, device=perm.device)), op,
-           ": perm must be a permutation of 0 .. ", n - 1)
+    seen = [False] * n
+    for j, v in enumerate(perm.tolist()):
+        in_range = 0 <= v < n
+        _check(in_range and not seen[v], op, ": perm must be a permutation of 0 .. ", n - 1, ", but perm[", j, "] = ",
+               v, " is repeated" if in_range else " is out of range")
+        seen[v] = True
+
+
+# Permutations checked once per buffer, as the C++ ops keep them (csrc/butterfly_perm.h): a module passes the same
+# perm buffer to every call, and reading its values is, on a GPU, a synchronisation with the host per call. An
+# entry holds the buffer (weakly: the check of a new tensor at a reused address is not mistaken for it), its version
+# counter, which an in-place change bumps, and a copy of the values as checked, which the kernels read, so a change
+# that bypasses the version counter (through .data) never reaches them.
+_PERM_ENTRIES = 16  # a model has a few permutations (one per frame size); older entries are dropped first
+_checked_perms: dict[int, tuple] = {}
+
+
+def checked_perm(perm: torch.Tensor | None, op: str) -> torch.Tensor | None:
+    """``perm``'s values as checked (:func:`check_perm_values`), checked again only after an in-place change;
+    inference tensors, which have no version counter, on every call."""
+    if perm is None:
+        return None
+    if perm.is_inference():
+        check_perm_values(perm, op)
+        return perm
+    entry = _checked_perms.get(id(perm))
+    if entry is not None and entry[0]() is perm and entry[1] == perm._version:
+        return entry[2]
+    check_perm_values(perm, op)
+    _checked_perms[id(perm)] = (weakref.ref(perm), perm._version, perm.detach().clone())
+    while len(_checked_perms) > _PERM_ENTRIES:
+        del _checked_perms[next(iter(_checked_perms))]
+    return _checked_perms[id(perm)][2]

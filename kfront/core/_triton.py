@@ -255,7 +255,7 @@ def butterfly_multiply(twiddle, x, increasing_stride, perm=None):
     checks.check_butterfly_inputs(twiddle, x, op)
     checks.check_butterfly_dtype(twiddle, op)
     checks.check_perm(perm, twiddle, x, op)
-    checks.check_perm_values(perm, op)
+    perm = checks.checked_perm(perm, op)
     return _run_forward(_Call(twiddle, x, increasing_stride, perm))
 
 
@@ -265,7 +265,7 @@ def butterfly_multiply_backward(grad, twiddle, x, increasing_stride, input_grad=
     checks.check_butterfly_dtype(twiddle, op)
     checks.check_perm(perm, twiddle, x, op)
     checks.check_butterfly_grad(grad, twiddle, x, op)
-    checks.check_perm_values(perm, op)
+    perm = checks.checked_perm(perm, op)
     d_twiddle, d_x, _ = _run_backward(_Call(twiddle, x, increasing_stride, perm), grad.contiguous(), input_grad)
     return d_twiddle, d_x
 
@@ -279,7 +279,7 @@ def butterfly_multiply_power(twiddle, x, increasing_stride, k, separation=None, 
     checks.check_power_args(twiddle, x, k, separation, op)
     checks.check_butterfly_dtype(twiddle, op)
     checks.check_perm(perm, twiddle, x, op)
-    checks.check_perm_values(perm, op)
+    perm = checks.checked_perm(perm, op)
     n = 2 * twiddle.shape[3]
     call = _Call(twiddle, x, increasing_stride, perm, _power_stacks(x, n, k, separation))
     out = torch.empty((x.shape[0], k), dtype=twiddle.real.dtype, device=x.device)
@@ -301,7 +301,7 @@ def butterfly_multiply_power_backward(grad, twiddle, x, increasing_stride, k, se
     checks.check_butterfly_dtype(twiddle, op)
     checks.check_perm(perm, twiddle, x, op)
     checks.check_power_grad(grad, twiddle, x, k, op)
-    checks.check_perm_values(perm, op)
+    perm = checks.checked_perm(perm, op)
     n = 2 * twiddle.shape[3]
     call = _Call(twiddle, x, increasing_stride, perm, _power_stacks(x, n, k, separation))
     if separation is None:
