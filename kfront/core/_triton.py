@@ -113,7 +113,7 @@ def _kernels(device: torch.device):
 
 def _values(t: torch.Tensor) -> torch.Tensor:
     """The real view of t: complex entries as (re, im) pairs of values."""
-    return torch.view_as_real(t.resolve_conj()) if t.is_complex() else t
+    return torch.view_as_real(t.resolve_conj().resolve_neg()) if t.is_complex() else t
 
 
 def _value_strides(t: torch.Tensor) -> tuple[int, ...]:
