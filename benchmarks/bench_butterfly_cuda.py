@@ -20,8 +20,9 @@ reference and its ``torch.compile`` run on fewer frames where their per-layer in
 scaled linearly (marked *). Relative errors are against the float64 reference on a subset of frames. A second
 table times other configurations of both implementations (VARIANTS, through their environment knobs) at n = 512
 and 1024 (Triton's mostly at 1024: each is a compilation). torch.compile of the reference runs at n = 512 and 1024,
-complex64 (each shape is a compilation of its own). Targets (complex64, default configuration, n = 512 and 1024) are printed as the measured ratio beside
-their bound; this run decides which implementation ``KFRONT_BACKEND=auto`` prefers on CUDA devices.
+complex64 (each shape is a compilation of its own). Targets (complex64, default configuration, n = 512 and 1024)
+are printed as the measured ratio beside their bound; this run decides which implementation ``KFRONT_BACKEND=auto``
+prefers on CUDA devices.
 
 Importable: ``run_cuda_benchmark(...)`` returns the Markdown and writes it (and a .json of the raw numbers).
 """
