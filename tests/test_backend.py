@@ -54,7 +54,7 @@ def test_which_ops_a_device_has_is_asked_of_the_dispatcher():
         assert _backend.has_kernel(op, "cpu"), op
     assert not _backend.has_kernel("butterfly_multiply_power", "cuda")
     assert not _backend.has_kernel("butterfly_multiply", "mps") and not _backend.has_kernel("no_such_op", "cpu")
-    assert _backend.has_kernel("butterfly_multiply", "cuda") == (backend("cuda") == "compiled")
+    assert _backend.has_kernel("butterfly_multiply", "cuda") == _backend.ensure_loaded("cuda")
 
 
 @compiled
@@ -66,6 +66,23 @@ def test_compiled_op_follows_the_dispatcher(monkeypatch):
     monkeypatch.setattr(_backend, "has_kernel", lambda op, device_type: op != "butterfly_multiply_power")
     assert _backend.compiled_op("butterfly_multiply_power", "cpu", torch.complex64) is None
     assert _backend.compiled_op("butterfly_multiply", "cpu", torch.complex64) is not None
+
+
+@compiled
+def test_gpu_backend_settings_leave_cpu_tensors_to_the_cpu(monkeypatch):
+    """KFRONT_BACKEND=cuda and triton name the implementation for CUDA tensors: CPU tensors keep the compiled CPU
+    op, except that triton runs them through Triton's interpreter where TRITON_INTERPRET=1 asks for it."""
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    for mode in ("cuda", "triton", "compiled", "auto"):
+        monkeypatch.setenv("KFRONT_BACKEND", mode)
+        assert backend("cpu") == "compiled" and backend_reason("cpu") is None, mode
+        assert _backend.compiled_op("butterfly_multiply", "cpu", torch.float32) is not None
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    monkeypatch.setenv("KFRONT_BACKEND", "triton")
+    if _backend._triton_unavailable("cpu") is None:
+        assert backend("cpu") == "triton"
+    monkeypatch.setenv("KFRONT_BACKEND", "auto")
+    assert backend("cpu") == "compiled"  # auto never runs the interpreter
 
 
 def _run(code: str, env: dict, tmp_path: Path, *args) -> subprocess.CompletedProcess:

@@ -1,15 +1,28 @@
 """KaleidoFrontend on CUDA: at init it equals kfront.MFCC on CUDA, and training gradients reach the K-matrix.
 
-Skipped without a GPU. With one, the front-end runs the compiled CUDA butterfly op (composed with the power, as
-the CUDA library has no fused power kernel) when it builds, else the reference.
+Skipped without a GPU. With one, every test runs once per GPU implementation of the butterfly op: the CUDA C++ op
+(composed with the power, as the CUDA library has no fused power kernel) and the Triton kernels (with their fused
+power), each skipped where it is unavailable.
 """
 import pytest
 import torch
 
-from kfront import MFCC, KaleidoFrontend, backend
+from kfront import MFCC, KaleidoFrontend
+from kfront.core import _backend, _triton
 from test_frontend import audio, rel_err
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+
+
+@pytest.fixture(autouse=True, params=["cuda", "triton"], ids=["cuda", "cuda-triton"])
+def implementation(request, monkeypatch):
+    """The GPU implementation the test runs on (KFRONT_BACKEND), skipped where it is unavailable."""
+    if request.param == "triton" and _triton.unavailable() is not None:
+        pytest.skip(f"Triton kernels unavailable: {_triton.unavailable()}")
+    if request.param == "cuda" and not _backend.ensure_loaded("cuda"):
+        pytest.skip(f"the compiled CUDA op is unavailable: {_backend.backend_reason('cuda')}")
+    monkeypatch.setenv("KFRONT_BACKEND", request.param)
+    return request.param
 
 # The recipe's front-end (recipes/timit/conf/timit_*.yaml) and the library's default of 13 cepstra.
 RECIPE = dict(sample_rate=16000, n_fft=512, win_length=400, hop_length=160, n_mels=40)
@@ -41,11 +54,10 @@ def test_gradients_reach_the_kmatrix_on_cuda(real_input):
     assert rel_err(got.cpu(), want) <= 1e-3
 
 
-def test_the_cuda_front_end_runs_the_compiled_op():
-    """Where the CUDA library builds, the front-end's butterfly runs it (so the checks above cover the kernels)."""
-    if backend("cuda") != "compiled":
-        pytest.skip("the compiled CUDA op is unavailable here; the front-end runs the reference")
+def test_the_cuda_front_end_runs_the_implementation(implementation):
+    """The front-end's butterfly runs the implementation asked for (so the checks above cover its kernels)."""
     fe = KaleidoFrontend(output="mfcc", **RECIPE).cuda()
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
         fe(audio(1, 8000).cuda())
-    assert any("kfront::butterfly_multiply" in e.key for e in prof.key_averages())
+    namespace = "kfront_triton" if implementation == "triton" else "kfront"
+    assert any(f"{namespace}::butterfly_multiply" in e.key for e in prof.key_averages())

@@ -17,7 +17,7 @@ from torch import nn
 
 from kfront.core import _backend, butterfly_multiply, butterfly_multiply_reference, randn_twiddle
 
-from _devices import DEVICES
+from _devices import DEVICES, deterministic, ops, select_backend  # noqa: F401 (an autouse fixture)
 
 DTYPES = (torch.float32, torch.float64, torch.complex64, torch.complex128)
 WIDE = {torch.float32: torch.float64, torch.float64: torch.float64, torch.complex64: torch.complex128,
@@ -26,8 +26,6 @@ WIDE = {torch.float32: torch.float64, torch.float64: torch.float64, torch.comple
 # to the reference's.
 TOL_MAX = {torch.float32: 2e-5, torch.complex64: 2e-5, torch.float64: 1e-12, torch.complex128: 1e-12}
 TOL_NORM = {torch.float32: 1e-5, torch.complex64: 1e-5, torch.float64: 1e-12, torch.complex128: 1e-12}
-# Whether the twiddle gradient is summed in a fixed order: on CUDA blocks add their sums with atomics.
-DETERMINISTIC = {"cpu": True, "cuda": False}
 
 
 def _short(dtype) -> str:
@@ -171,11 +169,45 @@ def _check_against_reference(twiddle, x, increasing_stride, seed=0, perm=None):
 SAMPLE_NAMES = [s.name for s in sample_inputs("cpu")]
 
 
+def _interpreted(device) -> bool:
+    """Whether ``device`` runs the Triton kernels through Triton's interpreter (slow: one program after another,
+    each operation a NumPy call): its gradchecks use fast mode (finite differences along random directions rather
+    than one per input entry), its largest sizes fewer cases and frames."""
+    return getattr(device, "backend", "compiled") == "triton" and device == "cpu"
+
+
+# Under the interpreter, n <= INTERPRETED_N in every case (every dtype, stride order, block and stack count, short
+# row and permutation); above it (larger tiles, and from n = 512 the plans of several windows and backward chunks,
+# the same code at every size) one case per size, two blocks of two stacks, the dtypes in turn.
+INTERPRETED_N = 64
+
+
+def _interpreter_runs(sample: Sample) -> bool:
+    if sample.n <= INTERPRETED_N:
+        return True
+    log_n = sample.n.bit_length() - 1
+    return (sample.name.startswith(f"n{sample.n}-") and sample.nblocks == 2 and sample.nstacks == 2
+            and sample.dtype == DTYPES[(log_n + 1) % len(DTYPES)])
+
+
 @pytest.mark.parametrize("index", range(len(SAMPLE_NAMES)), ids=SAMPLE_NAMES)
 @pytest.mark.parametrize("device", DEVICES)
 def test_matches_reference(device, index):
     sample = sample_inputs(device)[index]
+    if _interpreted(device) and not _interpreter_runs(sample):
+        pytest.skip(f"the interpreter runs n > {INTERPRETED_N} in one case per size")
     _check_against_reference(sample.twiddle, sample.x, sample.increasing_stride, sample.seed, sample.perm)
+
+
+def _batch(device, n: int, batch: int = 37) -> int:
+    """Frames of a test: fewer where the interpreter runs a large n."""
+    return 3 if _interpreted(device) and n > 256 else batch
+
+
+def _one_dtype_at_large_n(device, n: int, dtype) -> None:
+    """The interpreter runs n > 256 in single precision only (double runs the same code)."""
+    if _interpreted(device) and n > 256 and dtype in (torch.float64, torch.complex128):
+        pytest.skip("the interpreter runs n > 256 in single precision")
 
 
 REAL_INPUT = [(1, 1, 1, True), (3, 1, 2, False), (6, 2, 1, True), (9, 1, 1, False), (9, 2, 2, True),
@@ -192,7 +224,8 @@ def test_real_input_matches_reference(device, log_n, nblocks, nstacks, increasin
     """A real x with a complex twiddle: a complex output and a real input gradient, as the reference (which
     promotes x to complex) gives them."""
     n, real = 1 << log_n, torch.empty(0, dtype=dtype).real.dtype
-    x = _frames((37, nstacks, n), real, log_n, device)
+    _one_dtype_at_large_n(device, n, dtype)
+    x = _frames((_batch(device, n), nstacks, n), real, log_n, device)
     _check_against_reference(_twiddle(nstacks, nblocks, n, dtype, log_n, device), x, increasing_stride)
 
 
@@ -203,7 +236,8 @@ def test_real_short_rows_match_reference(device, log_n, nblocks, nstacks, increa
     """Real rows of L < n samples with a complex twiddle: the output of the rows zero-padded to n, a real
     gradient of x's shape."""
     n, real = 1 << log_n, torch.empty(0, dtype=dtype).real.dtype
-    x = _frames((37, nstacks, length), real, log_n + length, device)
+    _one_dtype_at_large_n(device, n, dtype)
+    x = _frames((_batch(device, n), nstacks, length), real, log_n + length, device)
     _check_against_reference(_twiddle(nstacks, nblocks, n, dtype, log_n, device), x, increasing_stride)
 
 
@@ -218,7 +252,8 @@ REAL_PERMUTED = [(1, 1, 1, True, 2), (3, 2, 1, False, 5), (6, 1, 2, True, 64), (
 @pytest.mark.parametrize("device", DEVICES)
 def test_real_permuted_input_matches_reference(device, log_n, nblocks, nstacks, increasing_stride, length, dtype):
     n, real = 1 << log_n, torch.empty(0, dtype=dtype).real.dtype
-    x = _frames((37, nstacks, length), real, log_n + length, device)
+    _one_dtype_at_large_n(device, n, dtype)
+    x = _frames((_batch(device, n), nstacks, length), real, log_n + length, device)
     _check_against_reference(_twiddle(nstacks, nblocks, n, dtype, log_n, device), x, increasing_stride,
                              perm=_perm(n, length, device))
 
@@ -228,8 +263,8 @@ def test_real_permuted_input_matches_reference(device, log_n, nblocks, nstacks, 
 def test_short_rows_of_overlapping_frames(device, dtype):
     """Short rows cut from a signal as overlapping strided frames (unfold: 200 samples every 80, of n = 512),
     real and complex, the way the front-end passes them."""
-    signal = _frames((3, 4000), torch.empty(0, dtype=dtype).real.dtype, 5, device)
-    frames = signal.unfold(-1, 200, 80).unsqueeze(-2)  # (3, 48, 1, 200), a strided view
+    signal = _frames((3, 1000 if _interpreted(device) else 4000), torch.empty(0, dtype=dtype).real.dtype, 5, device)
+    frames = signal.unfold(-1, 200, 80).unsqueeze(-2)  # (3, 48, 1, 200) (11 frames interpreted), a strided view
     tw = _twiddle(1, 2, 512, dtype, 5, device)
     _check_against_reference(tw, frames, False)
     if dtype.is_complex:
@@ -238,15 +273,20 @@ def test_short_rows_of_overlapping_frames(device, dtype):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_three_cache_blocking_phases(device):
+def test_three_cache_blocking_phases(device, monkeypatch):
     """n = 2^15: on the CPU every block splits into three cache-blocking phases, on CUDA the forward into several
-    launches and the backward into several chunks with a workspace. The reference's backward is too slow there, so
-    gradients are checked through identities that only need forward passes. Two blocks: both orders."""
+    launches and the backward into several chunks with a workspace (both implementations). The reference's backward
+    is too slow there, so gradients are checked through identities that only need forward passes. Two blocks: both
+    orders. Triton's interpreter takes the same plans at n = 2^7, with windows of 2^4 elements."""
     n, dtype, increasing_stride = 1 << 15, torch.complex128, False
+    if _interpreted(device):
+        n = 1 << 7
+        for knob in ("KFRONT_TRITON_WINDOW_LOG2", "KFRONT_TRITON_BW_WINDOW_LOG2"):
+            monkeypatch.setenv(knob, "4")
     tw = _twiddle(1, 2, n, dtype, 15, device)
     x, v, g = (_frames((3, 1, n), dtype, seed, device) for seed in (15, 16, 17))
     _compare("output", butterfly_multiply(tw, x, increasing_stride), butterfly_multiply_reference(tw, x, increasing_stride))
-    d_tw, d_x = torch.ops.kfront.butterfly_multiply_backward(g, tw, x, increasing_stride)
+    d_tw, d_x = ops(device).butterfly_multiply_backward(g, tw, x, increasing_stride)
 
     def loss(t, inp):  # L = Re <g, f(t, inp)>; PyTorch's gradients satisfy dL = Re <grad, d input>
         return torch.vdot(g.flatten(), butterfly_multiply(t, inp, increasing_stride).flatten()).real.item()
@@ -276,7 +316,7 @@ def test_empty_batch(device, dtype):
     out.abs().sum().backward()
     assert out.shape == (0, 2, 64) and x.grad.shape == x.shape and torch.equal(tw.grad, torch.zeros_like(tw))
     _poison(device, tw)
-    d_tw, d_x = torch.ops.kfront.butterfly_multiply_backward(torch.zeros_like(x), tw.detach(), x.detach(), True)
+    d_tw, d_x = ops(device).butterfly_multiply_backward(torch.zeros_like(x), tw.detach(), x.detach(), True)
     assert torch.equal(d_tw, torch.zeros_like(tw)) and d_x.shape == x.shape
 
 
@@ -309,7 +349,8 @@ def test_views_off_the_vector_alignment(device):
 def test_gradcheck(device, dtype):
     tw = _twiddle(2, 2, 4, dtype, device=device).requires_grad_()  # every twiddle entry of two stacks, two blocks
     x = _frames((3, 2, 4), dtype, 0, device).requires_grad_()
-    assert torch.autograd.gradcheck(lambda t, v: butterfly_multiply(t, v, False), (tw, x))
+    assert torch.autograd.gradcheck(lambda t, v: butterfly_multiply(t, v, False), (tw, x),
+                                    fast_mode=_interpreted(device))
     tw = _twiddle(1, 1, 64, dtype, device=device).requires_grad_()  # a size with several tile layouts, fast mode
     x = _frames((3, 1, 64), dtype, 1, device).requires_grad_()
     assert torch.autograd.gradcheck(lambda t, v: butterfly_multiply(t, v, True), (tw, x), fast_mode=True)
@@ -320,18 +361,18 @@ def test_gradcheck(device, dtype):
 def test_opcheck(device, dtype):
     tw = _twiddle(2, 2, 16, dtype, device=device).requires_grad_()
     x = _frames((5, 2, 16), dtype, 0, device).requires_grad_()
-    torch.library.opcheck(torch.ops.kfront.butterfly_multiply.default, (tw, x, True))
+    torch.library.opcheck(ops(device).butterfly_multiply.default, (tw, x, True))
     grad = _frames((5, 2, 16), dtype, 1, device)
-    torch.library.opcheck(torch.ops.kfront.butterfly_multiply_backward.default, (grad, tw.detach(), x.detach(), False))
-    torch.library.opcheck(torch.ops.kfront.butterfly_multiply_backward.default,
+    torch.library.opcheck(ops(device).butterfly_multiply_backward.default, (grad, tw.detach(), x.detach(), False))
+    torch.library.opcheck(ops(device).butterfly_multiply_backward.default,
                           (grad, tw.detach(), x.detach(), False, False))
 
 
-def _opcheck_forward_and_backward(tw, x, grad, forward_stride: bool, backward_stride: bool) -> None:
+def _opcheck_forward_and_backward(namespace, tw, x, grad, forward_stride: bool, backward_stride: bool) -> None:
     """opcheck of the forward op, and of the backward op with and without the input's gradient."""
-    torch.library.opcheck(torch.ops.kfront.butterfly_multiply.default, (tw, x, forward_stride))
+    torch.library.opcheck(namespace.butterfly_multiply.default, (tw, x, forward_stride))
     for input_grad in (True, False):
-        torch.library.opcheck(torch.ops.kfront.butterfly_multiply_backward.default,
+        torch.library.opcheck(namespace.butterfly_multiply_backward.default,
                               (grad, tw.detach(), x.detach(), backward_stride, input_grad))
 
 
@@ -339,10 +380,11 @@ def _opcheck_forward_and_backward(tw, x, grad, forward_stride: bool, backward_st
 def test_real_input_gradcheck_and_opcheck(device):
     tw = _twiddle(2, 2, 8, torch.complex128, device=device).requires_grad_()
     x = _frames((3, 2, 8), torch.float64, 0, device).requires_grad_()
-    assert torch.autograd.gradcheck(lambda t, v: butterfly_multiply(t, v, True), (tw, x))
+    assert torch.autograd.gradcheck(lambda t, v: butterfly_multiply(t, v, True), (tw, x),
+                                    fast_mode=_interpreted(device))
     tw = _twiddle(2, 2, 16, torch.complex64, device=device).requires_grad_()
     x = _frames((5, 2, 16), torch.float32, 1, device).requires_grad_()
-    _opcheck_forward_and_backward(tw, x, _frames((5, 2, 16), torch.complex64, 2, device), False, True)
+    _opcheck_forward_and_backward(ops(device), tw, x, _frames((5, 2, 16), torch.complex64, 2, device), False, True)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -353,12 +395,13 @@ def test_short_rows_gradcheck_and_opcheck(device):
                            (torch.complex128, torch.float64)):
         tw = _twiddle(2, 2, 8, dtype, device=device).requires_grad_()
         x = _frames((3, 2, 5), x_dtype, 0, device).requires_grad_()
-        assert torch.autograd.gradcheck(lambda t, v: butterfly_multiply(t, v, False), (tw, x))
+        assert torch.autograd.gradcheck(lambda t, v: butterfly_multiply(t, v, False), (tw, x),
+                                        fast_mode=_interpreted(device))
     for dtype, x_dtype in ((torch.float32, torch.float32), (torch.complex64, torch.complex64),
                            (torch.complex64, torch.float32)):
         tw = _twiddle(2, 2, 16, dtype, device=device).requires_grad_()
         x = _frames((5, 2, 11), x_dtype, 1, device).requires_grad_()
-        _opcheck_forward_and_backward(tw, x, _frames((5, 2, 16), dtype, 2, device), True, False)
+        _opcheck_forward_and_backward(ops(device), tw, x, _frames((5, 2, 16), dtype, 2, device), True, False)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -369,13 +412,14 @@ def test_permuted_input_gradcheck_and_opcheck(device):
         tw = _twiddle(2, 2, 8, dtype, device=device).requires_grad_()
         x = _frames((3, 2, length), x_dtype, 0, device).requires_grad_()
         perm = _perm(8, length, device)
-        assert torch.autograd.gradcheck(lambda t, v: butterfly_multiply(t, v, False, perm), (tw, x))
+        assert torch.autograd.gradcheck(lambda t, v: butterfly_multiply(t, v, False, perm), (tw, x),
+                                        fast_mode=_interpreted(device))
     tw = _twiddle(1, 2, 16, torch.complex64, device=device).requires_grad_()
     x = _frames((5, 1, 11), torch.float32, 1, device).requires_grad_()
     grad, perm = _frames((5, 1, 16), torch.complex64, 2, device), _perm(16, 3, device)
-    torch.library.opcheck(torch.ops.kfront.butterfly_multiply.default, (tw, x, True, perm))
+    torch.library.opcheck(ops(device).butterfly_multiply.default, (tw, x, True, perm))
     for input_grad in (True, False):
-        torch.library.opcheck(torch.ops.kfront.butterfly_multiply_backward.default,
+        torch.library.opcheck(ops(device).butterfly_multiply_backward.default,
                               (grad, tw.detach(), x.detach(), True, input_grad, perm))
 
 
@@ -384,7 +428,7 @@ def test_bad_permutations_raise_value_errors_naming_them(device):
     """perm must be an (n,) int64 permutation on x's device: the public function, the op on every device and the
     reference backend say so, naming the value."""
     tw, x = _twiddle(1, 1, 8, torch.complex64, device=device), _frames((3, 1, 8), torch.complex64, 0, device)
-    op = torch.ops.kfront.butterfly_multiply
+    op = ops(device).butterfly_multiply
     with pytest.raises(ValueError, match=r"perm must be a \(8,\) int64 tensor .* got \(4,\) torch.int64"):
         butterfly_multiply(tw, x, True, torch.arange(4, device=device))
     with pytest.raises(ValueError, match=r"perm must be a \(8,\) int64 tensor .* got \(8,\) torch.int32"):
@@ -398,11 +442,11 @@ def test_bad_permutations_raise_value_errors_naming_them(device):
             op(tw, x, True, bad)
         with pytest.raises(ValueError, match=r"perm must be a permutation of 0 \.\. 7"):
             butterfly_multiply_reference_backend(tw, x, bad)
-    if device == "cpu":
-        with pytest.raises(ValueError, match=r"perm\[7\] = 6 is repeated"):
-            op(tw, x, True, repeated)
-        with pytest.raises(ValueError, match=r"perm\[7\] = 8 is out of range"):
-            op(tw, x, True, out_of_range)
+    # every implementation names the first bad entry, on every device
+    with pytest.raises(ValueError, match=r"perm\[7\] = 6 is repeated"):
+        op(tw, x, True, repeated)
+    with pytest.raises(ValueError, match=r"perm\[7\] = 8 is out of range"):
+        op(tw, x, True, out_of_range)
 
 
 def butterfly_multiply_reference_backend(tw, x, perm):
@@ -463,10 +507,11 @@ def _value_error(fn) -> str:
 
 @pytest.mark.parametrize("device", DEVICES)
 def test_bad_arguments_raise_the_same_value_error_on_every_device(device):
-    """One argument check for every backend: the op's ValueError on this device is the CPU's, word for word."""
-    op, op_bw = torch.ops.kfront.butterfly_multiply, torch.ops.kfront.butterfly_multiply_backward
+    """One argument check for every backend: the op's ValueError on this device is the CPU's, word for word (the
+    Triton op's checks are a port of the C++ header's)."""
 
-    def cases(dev):
+    def cases(dev, namespace):
+        op, op_bw = namespace.butterfly_multiply, namespace.butterfly_multiply_backward
         tw = _twiddle(1, 1, 8, torch.float32, device=dev)
         return [
             lambda: op(tw, torch.randn(3, 1, 16, device=dev), True),  # wrong n
@@ -481,12 +526,13 @@ def test_bad_arguments_raise_the_same_value_error_on_every_device(device):
             lambda: op_bw(torch.randn(3, 1, 5, device=dev), tw, torch.randn(3, 1, 5, device=dev), True),
         ]
 
-    messages = [_value_error(fn) for fn in cases(device)]
+    messages = [_value_error(fn) for fn in cases(device, ops(device))]
     assert "(batch, nstacks, n)" in messages[0] and "dtype" in messages[1] and "real counterpart" in messages[2]
     assert "float32, float64, complex64 and complex128" in messages[3] and "grad must have the shape" in messages[5]
     assert "(L = 0)" in messages[6] and "(L = 9)" in messages[7] and "1 <= L < n" in messages[6]
     assert "grad must have the shape of the output (batch, nstacks, n) = (3, 1, 8), got [3, 1, 5]" in messages[8]
-    assert messages == [_value_error(fn) for fn in cases("cpu")]
+    if _backend.ensure_loaded("cpu"):
+        assert messages == [_value_error(fn) for fn in cases("cpu", torch.ops.kfront)]
 
 
 @pytest.mark.parametrize("length", [0, 17])
@@ -513,12 +559,14 @@ def test_real_input_needs_a_complex_twiddle_of_its_precision(device):
 def test_twiddle_gradient_without_input_gradient(device, n, nblocks, increasing_stride, dtype):
     """With input_grad=False the backward returns the same twiddle gradient (bit for bit where it is summed in a
     fixed order) and an empty d_x; autograd asks for it when x needs no gradient."""
+    if _interpreted(device) and n > 256:
+        pytest.skip("the interpreter runs n > 256 in test_matches_reference")
     tw = _twiddle(2, nblocks, n, dtype, n, device)
-    x, g = (_frames((37, 2, n), dtype, n + k, device) for k in (1, 2))
-    d_tw, d_x = torch.ops.kfront.butterfly_multiply_backward(g, tw, x, increasing_stride, True)
-    d_tw_only, no_d_x = torch.ops.kfront.butterfly_multiply_backward(g, tw, x, increasing_stride, False)
+    x, g = (_frames((_batch(device, n), 2, n), dtype, n + k, device) for k in (1, 2))
+    d_tw, d_x = ops(device).butterfly_multiply_backward(g, tw, x, increasing_stride, True)
+    d_tw_only, no_d_x = ops(device).butterfly_multiply_backward(g, tw, x, increasing_stride, False)
     assert no_d_x.shape == (0,) and d_x.shape == x.shape
-    if DETERMINISTIC[device]:
+    if deterministic(device):
         assert torch.equal(d_tw_only, d_tw)
     else:
         assert ((d_tw_only - d_tw).norm() / d_tw.norm()).item() < 1e-6
@@ -533,10 +581,10 @@ def test_twiddle_gradient_without_input_gradient(device, n, nblocks, increasing_
 def test_zero_blocks_is_the_identity(device):
     tw = _twiddle(2, 1, 16, torch.complex64, device=device)[:, :0]  # (2, 0, 4, 8, 2, 2)
     x = _frames((5, 2, 16), torch.float32, 0, device)
-    out = torch.ops.kfront.butterfly_multiply(tw, x, True)
+    out = ops(device).butterfly_multiply(tw, x, True)
     assert out.dtype == torch.complex64 and torch.equal(out.real, x) and not out.imag.any()
     g = _frames((5, 2, 16), torch.complex64, 1, device)
-    d_tw, d_x = torch.ops.kfront.butterfly_multiply_backward(g, tw, x, True)
+    d_tw, d_x = ops(device).butterfly_multiply_backward(g, tw, x, True)
     assert d_tw.shape == tw.shape and torch.equal(d_x, g.real)
 
 

@@ -12,14 +12,28 @@ from torch import nn
 from kfront.core import (_backend, backend, backend_reason, butterfly_multiply_power, butterfly_multiply_reference,
                          randn_twiddle, separate)
 
-from _devices import DEVICES
+from _devices import DEVICES, ops, select_backend  # noqa: F401 (an autouse fixture)
 
 TOL = {torch.float32: 2e-5, torch.complex64: 2e-5, torch.float64: 1e-12, torch.complex128: 1e-12}
 
 
+def _interpreted(device) -> bool:
+    """Whether ``device`` runs the Triton kernels through Triton's interpreter: its gradchecks use fast mode, and
+    n > 256 runs on 3 frames instead of 37."""
+    return getattr(device, "backend", "compiled") == "triton" and device == "cpu"
+
+
+def _one_dtype_at_large_n(device, n: int, dtype) -> None:
+    """The interpreter runs n > 256 in complex64 only (complex128 runs the same code)."""
+    if _interpreted(device) and n > 256 and dtype == torch.complex128:
+        pytest.skip("the interpreter runs n > 256 in complex64")
+
+
 def _fused(device: str) -> bool:
-    """Whether this device's library has the fused power kernels (asked of the dispatcher, as the op does)."""
-    return _backend.has_kernel("butterfly_multiply_power", device)
+    """Whether this device's implementation has the fused power kernels (the Triton kernels do; a C++ library is
+    asked of the dispatcher, as the op does)."""
+    return getattr(device, "backend", "compiled") == "triton" or _backend.has_kernel("butterfly_multiply_power",
+                                                                                       device)
 
 
 def _twiddle(nstacks, nblocks, n, dtype, seed=0, device="cpu"):
@@ -96,8 +110,10 @@ def test_power_of_short_rows_matches_reference(device, log_n, nstacks, nblocks, 
 
 def _check_power(device, log_n, nstacks, nblocks, k, increasing_stride, real, dtype, length, seed, permuted=False):
     n, gen = 1 << log_n, torch.Generator().manual_seed(seed)
+    _one_dtype_at_large_n(device, n, dtype)
     tw = _twiddle(nstacks, nblocks, n, dtype, k, device)
-    x = _randn((37, nstacks, length), tw.real.dtype if real else dtype, gen, device)
+    x = _randn((3 if _interpreted(device) and n > 256 else 37, nstacks, length), tw.real.dtype if real else dtype,
+               gen, device)
     perm = torch.randperm(n, generator=gen).to(device) if permuted else None
     tw_c, x_c, tw_r, x_r = (t.clone().requires_grad_() for t in (tw, x, tw, x))
     out_c = butterfly_multiply_power(tw_c, x_c, increasing_stride, k, perm=perm)
@@ -109,7 +125,7 @@ def _check_power(device, log_n, nstacks, nblocks, k, increasing_stride, real, dt
     _close(x_c.grad, x_r.grad, x.dtype, "grad x")  # shapes and dtypes too: x's
     _close(tw_c.grad, _grad_of(tw_r), dtype, "grad twiddle")
     if _fused(device):  # the fused backward without d_x: the same twiddle gradient, bit for bit
-        d_tw, no_d_x, no_d_sep = torch.ops.kfront.butterfly_multiply_power_backward(g, tw, x, increasing_stride, k,
+        d_tw, no_d_x, no_d_sep = ops(device).butterfly_multiply_power_backward(g, tw, x, increasing_stride, k,
                                                                                      None, False, perm)
         assert torch.equal(d_tw, tw_c.grad) and no_d_x.shape == (0,) and no_d_sep.shape == (0,)
 
@@ -119,7 +135,8 @@ def test_power_gradcheck_and_compile(device):
     tw = _twiddle(2, 2, 8, torch.complex128, device=device).requires_grad_()
     for x in (torch.randn(3, 2, 8, dtype=torch.float64), torch.randn(3, 2, 8, dtype=torch.complex128)):
         x = x.to(device).requires_grad_()
-        assert torch.autograd.gradcheck(lambda t, v: butterfly_multiply_power(t, v, False, 11), (tw, x))
+        assert torch.autograd.gradcheck(lambda t, v: butterfly_multiply_power(t, v, False, 11), (tw, x),
+                                        fast_mode=_interpreted(device))
     tw = _twiddle(1, 2, 16, torch.complex64, device=device).requires_grad_()
     x = torch.randn(5, 1, 16, device=device)
     compiled_fn = torch.compile(lambda t, v: butterfly_multiply_power(t, v, True, 9).sum(), backend="aot_eager",
@@ -135,10 +152,10 @@ def test_power_opcheck(device):
         pytest.skip(f"no fused power kernel on {device}: the power is composed there")
     tw, x = _twiddle(1, 2, 16, torch.complex64, device=device).requires_grad_(), torch.randn(5, 1, 16, device=device)
     x.requires_grad_()
-    torch.library.opcheck(torch.ops.kfront.butterfly_multiply_power.default, (tw, x, True, 9))
+    torch.library.opcheck(ops(device).butterfly_multiply_power.default, (tw, x, True, 9))
     grad = torch.randn(5, 9, device=device)
     for input_grad in (True, False):
-        torch.library.opcheck(torch.ops.kfront.butterfly_multiply_power_backward.default,
+        torch.library.opcheck(ops(device).butterfly_multiply_power_backward.default,
                               (grad, tw.detach(), x.detach(), True, 9, None, input_grad))
 
 
@@ -150,24 +167,25 @@ def test_power_of_short_rows_gradcheck_and_opcheck(device):
     sep = torch.randn(2, 7, dtype=torch.complex128, device=device, requires_grad=True)
     for x in (torch.randn(3, 2, 5, dtype=torch.float64), torch.randn(3, 2, 3, dtype=torch.complex128)):
         x = x.to(device).requires_grad_()
-        assert torch.autograd.gradcheck(lambda t, v: butterfly_multiply_power(t, v, False, 11), (tw, x))
+        assert torch.autograd.gradcheck(lambda t, v: butterfly_multiply_power(t, v, False, 11), (tw, x),
+                                        fast_mode=_interpreted(device))
         assert torch.autograd.gradcheck(lambda t, v, s: butterfly_multiply_power(t, v, True, separation=s),
-                                        (tw, x, sep))
+                                        (tw, x, sep), fast_mode=_interpreted(device))
     if not _fused(device):
         return
     tw = _twiddle(1, 2, 16, torch.complex64, device=device).requires_grad_()
     x = torch.randn(5, 1, 11, device=device, requires_grad=True)
     sep = torch.randn(2, 17, dtype=torch.complex64, device=device, requires_grad=True)
-    torch.library.opcheck(torch.ops.kfront.butterfly_multiply_power.default, (tw, x, True, 9))
-    torch.library.opcheck(torch.ops.kfront.butterfly_multiply_power.default, (tw, x, False, 17, sep))
+    torch.library.opcheck(ops(device).butterfly_multiply_power.default, (tw, x, True, 9))
+    torch.library.opcheck(ops(device).butterfly_multiply_power.default, (tw, x, False, 17, sep))
     for k, s in ((9, None), (17, sep.detach())):
         for input_grad in (True, False):
-            torch.library.opcheck(torch.ops.kfront.butterfly_multiply_power_backward.default,
+            torch.library.opcheck(ops(device).butterfly_multiply_power_backward.default,
                                   (torch.randn(5, k, device=device), tw.detach(), x.detach(), True, k, s, input_grad))
     with pytest.raises(ValueError, match=r"\(L = 0\)"):
-        torch.ops.kfront.butterfly_multiply_power(tw, x[..., :0], True, 9)
+        ops(device).butterfly_multiply_power(tw, x[..., :0], True, 9)
     with pytest.raises(ValueError, match="k must lie in \\[0, nstacks \\* n\\] = \\[0, 16\\], got 17"):
-        torch.ops.kfront.butterfly_multiply_power(tw, x, True, 17)  # k counts the n outputs, not x's L samples
+        ops(device).butterfly_multiply_power(tw, x, True, 17)  # k counts the n outputs, not x's L samples
 
 
 @pytest.mark.parametrize("k", [5, 8])
@@ -231,8 +249,10 @@ def test_separated_power_of_short_rows_matches_reference(device, log_n, nstacks,
 def _check_separated_power(device, log_n, nstacks, nblocks, N, increasing_stride, real, dtype, length, seed,
                            permuted=False):
     n, gen = 1 << log_n, torch.Generator().manual_seed(seed)
+    _one_dtype_at_large_n(device, n, dtype)
     tw = _twiddle(nstacks, nblocks, n, dtype, N, device)
-    x = _randn((37, nstacks, length), tw.real.dtype if real else dtype, gen, device)
+    x = _randn((3 if _interpreted(device) and n > 256 else 37, nstacks, length), tw.real.dtype if real else dtype,
+               gen, device)
     sep = _randn((2, N + 1), dtype, gen, device)
     perm = torch.randperm(n, generator=gen).to(device) if permuted else None
     tw_c, x_c, s_c, tw_r, x_r, s_r = (t.clone().requires_grad_() for t in (tw, x, sep, tw, x, sep))
@@ -275,11 +295,11 @@ def test_permuted_power_opcheck(device):
     x = torch.randn(5, 1, 11, device=device, requires_grad=True)
     sep = torch.randn(2, 17, dtype=torch.complex64, device=device, requires_grad=True)
     perm = torch.randperm(16, generator=torch.Generator().manual_seed(3)).to(device)
-    torch.library.opcheck(torch.ops.kfront.butterfly_multiply_power.default, (tw, x, True, 9, None, perm))
-    torch.library.opcheck(torch.ops.kfront.butterfly_multiply_power.default, (tw, x, False, 17, sep, perm))
+    torch.library.opcheck(ops(device).butterfly_multiply_power.default, (tw, x, True, 9, None, perm))
+    torch.library.opcheck(ops(device).butterfly_multiply_power.default, (tw, x, False, 17, sep, perm))
     for k, s in ((9, None), (17, sep.detach())):
         for input_grad in (True, False):
-            torch.library.opcheck(torch.ops.kfront.butterfly_multiply_power_backward.default,
+            torch.library.opcheck(ops(device).butterfly_multiply_power_backward.default,
                                   (torch.randn(5, k, device=device), tw.detach(), x.detach(), True, k, s, input_grad,
                                    perm))
 
@@ -293,19 +313,19 @@ def test_separated_power_gradcheck_and_opcheck(device):
     for x in (torch.randn(3, 1, 8, dtype=torch.float64), torch.randn(3, 1, 8, dtype=torch.complex128)):
         x = x.to(device).requires_grad_()
         assert torch.autograd.gradcheck(lambda t, v, s: butterfly_multiply_power(t, v, False, separation=s),
-                                        (tw, x, sep))
+                                        (tw, x, sep), fast_mode=_interpreted(device))
     if not _fused(device):
         return
     tw, x = _twiddle(1, 2, 16, torch.complex64, device=device).requires_grad_(), torch.randn(5, 1, 16, device=device)
     x.requires_grad_()
     sep = torch.randn(2, 17, dtype=torch.complex64, device=device, requires_grad=True)
-    torch.library.opcheck(torch.ops.kfront.butterfly_multiply_power.default, (tw, x, True, 17, sep))
+    torch.library.opcheck(ops(device).butterfly_multiply_power.default, (tw, x, True, 17, sep))
     for input_grad in (True, False):
-        torch.library.opcheck(torch.ops.kfront.butterfly_multiply_power_backward.default,
+        torch.library.opcheck(ops(device).butterfly_multiply_power_backward.default,
                               (torch.randn(5, 17, device=device), tw.detach(), x.detach(), True, 17, sep.detach(),
                                input_grad))
     with pytest.raises(ValueError, match="separation must be"):
-        torch.ops.kfront.butterfly_multiply_power(tw, x, True, 18,
+        ops(device).butterfly_multiply_power(tw, x, True, 18,
                                                   torch.randn(2, 18, dtype=torch.complex64, device=device))
 
 

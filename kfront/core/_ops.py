@@ -1,16 +1,26 @@
-"""Autograd and fake (meta) kernels of the compiled ``torch.ops.kfront`` ops.
+"""Autograd and fake (meta) kernels of the butterfly ops: ``torch.ops.kfront`` (the compiled C++ op) and
+``torch.ops.kfront_triton`` (the Triton kernels, :mod:`kfront.core._triton`), which share one schema.
 
-Registered from Python, as pytorch/extension-cpp does, once the C++ library has declared the ops: autograd
-routes ``butterfly_multiply``'s backward to the fused ``butterfly_multiply_backward`` kernel (and
+Registered from Python, as pytorch/extension-cpp does, once a library has declared the ops: autograd routes
+``butterfly_multiply``'s backward to the fused ``butterfly_multiply_backward`` kernel of the same namespace (and
 ``butterfly_multiply_power``'s to ``butterfly_multiply_power_backward``), and the fake kernels give
 ``torch.compile`` and ``torch.library.opcheck`` output shapes without running anything.
 """
+import functools
+
 import torch
 
-FORWARD = "kfront::butterfly_multiply"
-BACKWARD = "kfront::butterfly_multiply_backward"
-POWER = "kfront::butterfly_multiply_power"
-POWER_BACKWARD = "kfront::butterfly_multiply_power_backward"
+# The schemas, as csrc/butterfly.cpp declares them for the C++ library; the Triton library declares the same.
+SCHEMAS = {
+    "butterfly_multiply": "(Tensor twiddle, Tensor x, bool increasing_stride, Tensor? perm=None) -> Tensor",
+    "butterfly_multiply_backward": "(Tensor grad, Tensor twiddle, Tensor x, bool increasing_stride, "
+                                   "bool input_grad=True, Tensor? perm=None) -> (Tensor, Tensor)",
+    "butterfly_multiply_power": "(Tensor twiddle, Tensor x, bool increasing_stride, int k, "
+                                "Tensor? separation=None, Tensor? perm=None) -> Tensor",
+    "butterfly_multiply_power_backward": "(Tensor grad, Tensor twiddle, Tensor x, bool increasing_stride, int k, "
+                                         "Tensor? separation=None, bool input_grad=True, Tensor? perm=None) "
+                                         "-> (Tensor, Tensor, Tensor)",
+}
 
 
 def _fake_forward(twiddle: torch.Tensor, x: torch.Tensor, increasing_stride: bool,
@@ -35,12 +45,12 @@ def _setup_context(ctx, inputs, output) -> None:
     ctx.increasing_stride = increasing_stride
 
 
-def _backward(ctx, grad: torch.Tensor):
+def _backward(namespace: str, ctx, grad: torch.Tensor):
     twiddle, x, *perm = ctx.saved_tensors
     # Frames cut from a waveform need no gradient: then the kernel skips d_x (its last layer's input gradient
     # and the write of a tensor the size of x).
     input_grad = ctx.needs_input_grad[1]
-    d_twiddle, d_x = torch.ops.kfront.butterfly_multiply_backward(grad.contiguous(), twiddle, x,
+    d_twiddle, d_x = getattr(torch.ops, namespace).butterfly_multiply_backward(grad.contiguous(), twiddle, x,
                                                                   ctx.increasing_stride, input_grad, *perm)
     grads = (d_twiddle if ctx.needs_input_grad[0] else None), (d_x if input_grad else None), None, None
     return grads[:len(ctx.needs_input_grad)]
@@ -66,10 +76,10 @@ def _setup_context_power(ctx, inputs, output) -> None:
     ctx.increasing_stride, ctx.k = increasing_stride, k
 
 
-def _backward_power(ctx, grad: torch.Tensor):
+def _backward_power(namespace: str, ctx, grad: torch.Tensor):
     twiddle, x, separation, perm = ctx.saved_tensors
     input_grad = ctx.needs_input_grad[1]
-    d_twiddle, d_x, d_separation = torch.ops.kfront.butterfly_multiply_power_backward(
+    d_twiddle, d_x, d_separation = getattr(torch.ops, namespace).butterfly_multiply_power_backward(
         grad.contiguous(), twiddle, x, ctx.increasing_stride, ctx.k, separation, input_grad, perm)
     grads = ((d_twiddle if ctx.needs_input_grad[0] else None), (d_x if input_grad else None), None, None,
              (d_separation if separation is not None and ctx.needs_input_grad[4] else None), None)
@@ -80,19 +90,23 @@ def _setup_context_backward(ctx, inputs, output) -> None:
     pass
 
 
-def _double_backward(ctx, d_d_twiddle, d_d_x):
+def _double_backward(*grads):
     raise RuntimeError(
         "kfront: double backward (gradient of a gradient) through the compiled butterfly op is not supported; "
         "set KFRONT_BACKEND=reference to differentiate the pure-PyTorch reference to any order")
 
 
-def register() -> None:
-    """Register the fake and autograd kernels; call once, after the C++ library is loaded."""
-    torch.library.register_fake(FORWARD)(_fake_forward)
-    torch.library.register_fake(BACKWARD)(_fake_backward)
-    torch.library.register_autograd(FORWARD, _backward, setup_context=_setup_context)
-    torch.library.register_autograd(BACKWARD, _double_backward, setup_context=_setup_context_backward)
-    torch.library.register_fake(POWER)(_fake_power)
-    torch.library.register_fake(POWER_BACKWARD)(_fake_power_backward)
-    torch.library.register_autograd(POWER, _backward_power, setup_context=_setup_context_power)
-    torch.library.register_autograd(POWER_BACKWARD, _double_backward, setup_context=_setup_context_backward)
+def register(namespace: str = "kfront") -> None:
+    """Register the fake and autograd kernels of ``namespace``'s ops; call once, after its library declared
+    them."""
+    forward, backward = f"{namespace}::butterfly_multiply", f"{namespace}::butterfly_multiply_backward"
+    power, power_backward = f"{namespace}::butterfly_multiply_power", f"{namespace}::butterfly_multiply_power_backward"
+    torch.library.register_fake(forward)(_fake_forward)
+    torch.library.register_fake(backward)(_fake_backward)
+    torch.library.register_autograd(forward, functools.partial(_backward, namespace), setup_context=_setup_context)
+    torch.library.register_autograd(backward, _double_backward, setup_context=_setup_context_backward)
+    torch.library.register_fake(power)(_fake_power)
+    torch.library.register_fake(power_backward)(_fake_power_backward)
+    torch.library.register_autograd(power, functools.partial(_backward_power, namespace),
+                                    setup_context=_setup_context_power)
+    torch.library.register_autograd(power_backward, _double_backward, setup_context=_setup_context_backward)

@@ -105,7 +105,9 @@ def butterfly_multiply(twiddle: torch.Tensor, x: torch.Tensor, increasing_stride
     x3 = x.reshape(-1, nstacks, length)  # (batch, nstacks, L)
     op = _backend.compiled_op("butterfly_multiply", x.device.type, twiddle.dtype)
     if op is not None:
-        out = op(twiddle.contiguous(), x3.contiguous(), bool(increasing_stride), perm)  # the kernel reads dense rows
+        # The C++ kernels read dense rows; the Triton kernels any strides (the front-end's overlapping frames).
+        x_in = x3 if _backend.reads_strided(x.device.type) else x3.contiguous()
+        out = op(twiddle.contiguous(), x_in, bool(increasing_stride), perm)
     else:
         if perm is not None and not torch.compiler.is_compiling():  # a data-dependent check: eager only
             check_perm_values(perm)

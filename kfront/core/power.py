@@ -1,10 +1,11 @@
 """The power stage after a butterfly product: ``|y|^2`` of its first outputs, and the separation of a real frame
 packed as complex numbers (the real-FFT trick), in one fused op where a backend has that kernel.
 
-``butterfly_multiply_power`` asks the backend (:func:`kfront.core.backend`) whether the compiled library has a
-fused power kernel for the tensors' device; where it does (the CPU library today) the spectrum is taken straight
-from the kernel's tiles and never written; elsewhere it is :func:`~kfront.core.butterfly_multiply`, then
-:func:`separate`, then :func:`head_power`, with the same values and gradients.
+``butterfly_multiply_power`` asks the backend (:func:`kfront.core.backend`) whether the implementation has a
+fused power kernel for the tensors' device; where it does (the CPU library, and the Triton kernels on CUDA) the
+spectrum is taken straight from the kernel's tiles and never written; elsewhere it is
+:func:`~kfront.core.butterfly_multiply`, then :func:`separate`, then :func:`head_power`, with the same values and
+gradients.
 """
 import torch
 from torch import nn
@@ -136,7 +137,8 @@ def butterfly_multiply_power(twiddle: torch.Tensor, x: torch.Tensor, increasing_
     x3 = x.reshape(-1, nstacks, length)  # (batch, nstacks, L)
     op = _backend.compiled_op(_OP, x.device.type, twiddle.dtype)
     if op is not None:
-        out = op(twiddle.contiguous(), x3.contiguous(), bool(increasing_stride), k, separation, perm)  # (batch, k)
+        x_in = x3 if _backend.reads_strided(x.device.type) else x3.contiguous()  # as butterfly_multiply
+        out = op(twiddle.contiguous(), x_in, bool(increasing_stride), k, separation, perm)  # (batch, k)
     else:
         y = butterfly_multiply(twiddle, x3, increasing_stride, perm).reshape(-1, nstacks * n)  # (batch, nstacks * n)
         out = head_power(y, k) if separation is None else head_power(separate(y[:, :k - 1], separation), k)
