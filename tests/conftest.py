@@ -71,3 +71,26 @@ def tiny_config(data_dir):
         return load_config(None, TINY_ASR + [f"data.dir={data_dir}", "frontend.name=kaleido", "frontend.output=mfcc",
                                              *extra])
     return make
+
+
+def pytest_addoption(parser):
+    parser.addoption("--shard", metavar="I/K", default=None,
+                     help="run only every K-th selected test, starting at the I-th (0 <= I < K): K processes with "
+                          "I = 0 ... K-1 run the selection once between them (benchmarks/gpu/run_tests.py)")
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected theirs
+def pytest_collection_modifyitems(config, items):
+    shard = config.getoption("--shard")
+    if shard is None:
+        return
+    try:
+        index, count = (int(part) for part in shard.split("/"))
+        if not 0 <= index < count:
+            raise ValueError
+    except ValueError:
+        raise pytest.UsageError(f"--shard must be I/K with 0 <= I < K, got {shard!r}") from None
+    keep = items[index::count]
+    kept = set(map(id, keep))
+    config.hook.pytest_deselected(items=[item for item in items if id(item) not in kept])
+    items[:] = keep

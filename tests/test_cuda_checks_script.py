@@ -27,7 +27,7 @@ import os, sys, time
 argv = sys.argv[1:]
 with open(os.environ["FAKE_LOG"], "a") as log:
     log.write(repr([argv, os.environ.get("TORCH_CUDA_ARCH_LIST"), os.environ.get("KFRONT_BUILD_DIR"),
-                    os.environ.get("PYTORCH_NO_CUDA_MEMORY_CACHING")]) + "\\n")
+                    os.environ.get("PYTORCH_NO_CUDA_MEMORY_CACHING"), os.environ.get("TRITON_CACHE_DIR")]) + "\\n")
 text = " ".join(argv)
 if argv[:1] == ["-c"]:
     if "get_device_name" in text: print("Fake GPU X1")
@@ -40,7 +40,7 @@ if argv[0].endswith("gpu_info.py"):
     print({{"arch": "9.0", "slug": "fake-gpu-x1", "device": "9.0 fake-gpu-x1 Fake GPU X1",
            "env": "python 3.12 torch 2.11 cuda 13.0 device Fake"}}[argv[1]])
     sys.exit(0)
-stage = ("build" if "kfront.core" in argv else "tests" if "pytest" in argv else
+stage = ("build" if "kfront.core" in argv else "tests" if "run_tests.py" in text else
          "bench" if "bench_butterfly_cuda" in text else "frontend" if "bench_frontend" in text else
          "epoch" if "recipe_epoch" in text else "sanitize" if "sanitize_op" in text else "?")
 tool = os.environ.get("FAKE_TOOL", "")
@@ -54,7 +54,7 @@ if "--out" in argv:
     open(out, "w").write(f"# {{name}} report\\n")
     if stage == "bench": open(out[:-3] + ".json", "w").write("{{}}")
 print({{"build": "kfront butterfly backend (cuda): compiled\\nbuild directory: /x (3.5 s)",
-       "tests": "7 passed in 1.0s",
+       "tests": "14 processes: 7 passed, 0 failed, 0 errors, 0 skipped in 1 s",
        "bench": "| fwd <= 1.5x floor | 512 | 1.2x | <= 1.5x | PASS |\\n"
                 "| fwd <= 1.5x cuFFT | 1024 | 2.1x | <= 1.5x | FAIL |",
        "frontend": "| fwd+bwd <= 2x | yes | 1.5x |", "epoch": "last epoch: timit_mfcc 3.00 s",
@@ -87,7 +87,8 @@ def fake_gpu(tmp_path):
     log, out = tmp_path / "calls.log", tmp_path / "out"
     env = {**os.environ, "PYTHON": str(python), "FAKE_LOG": str(log), "FAKE_BIN": str(bin_dir), "OUT": str(out),
            "PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_SAN_LOG": str(tmp_path / "sanitizer.log")}
-    for var in ("KFRONT_BUILD_DIR", "TORCH_CUDA_ARCH_LIST", "KFRONT_GPU_DEADLINE", "FAKE_SLEEP", "FAKE_FAIL"):
+    for var in ("KFRONT_BUILD_DIR", "TRITON_CACHE_DIR", "KFRONT_GPU_TEST_PROCESSES", "TORCH_CUDA_ARCH_LIST",
+                 "KFRONT_GPU_DEADLINE", "FAKE_SLEEP", "FAKE_FAIL"):
         env.pop(var, None)
     return env, log, out
 
@@ -159,7 +160,7 @@ def test_a_whole_run(fake_gpu):
     summary = _summary(out)
     assert list(summary) == list(STAGES) and all(v.startswith("ok") for v in summary.values()), summary
     assert summary["build"].endswith("backend (cuda): compiled;built in 3.5 s"), summary["build"]
-    assert summary["tests"].endswith(": 7 passed in 1.0s")
+    assert summary["tests"].endswith(": 14 processes: 7 passed, 0 failed, 0 errors, 0 skipped in 1 s")
     assert summary["bench"].endswith(": targets: 1 PASS, 1 FAIL: fwd <= 1.5x cuFFT n=1024"), summary["bench"]
     assert summary["frontend"].endswith(": targets: 1 met, 0 not met")
     assert summary["epoch"].endswith(": last epoch: timit_mfcc 3.00 s")
@@ -174,9 +175,11 @@ def test_a_whole_run(fake_gpu):
                                 "bench_frontend_cuda_fake-gpu-x1.md"} <= set(files), files
     stage_calls = _stage_calls(log)
     argvs = [" ".join(c[0]) for c in stage_calls]
-    assert [_program(c[0]) for c in stage_calls] == ["kfront.core", "pytest", "sanitize_op", "bench_butterfly_cuda",
-                                                     "bench_frontend", "recipe_epoch", "sanitize_op"], argvs
+    assert [_program(c[0]) for c in stage_calls] == ["kfront.core", "run_tests", "sanitize_op",
+                                                     "bench_butterfly_cuda", "bench_frontend", "recipe_epoch",
+                                                     "sanitize_op"], argvs
     assert all(c[1] == "9.0" and c[2] == str(ROOT / "build" / "gpu-cache") for c in stage_calls)
+    assert all(c[4] == str(ROOT / "build" / "triton-cache") for c in stage_calls)  # compiled once, kept when warm
     assert "--cuda" in stage_calls[0][0] and "--strict" in stage_calls[0][0]
     assert "--sizes 512 1024 --no-variants" in argvs[3] and "--epochs 1" in argvs[5]
     pytest_argv = stage_calls[1][0]
@@ -266,7 +269,7 @@ def test_no_device_mode_checks_every_stage_without_running_one(fake_gpu):
     assert not any(c[0][0].endswith("gpu_info.py") and c[0][1] in ("arch", "slug", "device") for c in calls)
     stage_calls = _stage_calls(log)
     assert [_program(c[0]) for c in stage_calls] == [
-        "kfront.core", "pytest", "sanitizer sanitize_op", "parse bench_butterfly_cuda", "parse bench_frontend",
+        "kfront.core", "run_tests", "sanitizer sanitize_op", "parse bench_butterfly_cuda", "parse bench_frontend",
         "parse recipe_epoch", "sanitizer sanitize_op"], [c[0] for c in stage_calls]
     assert "--cuda" in stage_calls[0][0] and all(c[1] == "9.0" for c in stage_calls)
     pytest_argv = stage_calls[1][0]

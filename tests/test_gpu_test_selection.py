@@ -69,3 +69,40 @@ def test_the_hidden_packages_stop_a_collection_that_imports_them(tmp_path):
     (tmp_path / "test_x.py").write_text("def test_cuda():\n    pass\n")
     proc = _collect(["-k", "cuda", "test_x.py"], tmp_path)
     assert proc.returncode != 0 and "hidden: the GPU machine has none" in proc.stdout + proc.stderr
+
+
+RUNNER = ROOT / "benchmarks" / "gpu" / "run_tests.py"
+MIXED = """
+def test_one():
+    pass
+
+def test_two():
+    pass
+
+def test_wrong():
+    assert 1 + 1 == 3
+"""
+
+
+def test_the_runner_shares_the_selection_out_and_adds_up(tmp_path):
+    """run_tests.py: K processes run every selected test once between them (--shard), a failure in any of them
+    fails the stage, and its last line adds up their counts; --collect-only checks the shares against the whole."""
+    (tmp_path / "test_mixed.py").write_text(MIXED)
+    args = [str(tmp_path / "test_mixed.py"), "tests/test_perm_check.py", "-k", "mixed or (cpu and not triton)"]
+    proc = subprocess.run([sys.executable, str(RUNNER), "--processes", "3", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    last = proc.stdout.strip().splitlines()[-1]
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert last.startswith("3 processes: 4 passed, 1 failed, 0 errors, 0 skipped in "), proc.stdout[-3000:]
+    assert proc.stdout.count("===== shard ") == 3 and "FAILED" in proc.stdout and "test_wrong" in proc.stdout
+    proc = subprocess.run([sys.executable, str(RUNNER), "--processes", "2", "--collect-only", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert proc.stdout.strip().endswith("2 processes collected 5 tests between them, the whole selection 5")
+
+
+def test_a_bad_shard_is_refused():
+    proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                           "--shard", "2/2", "tests/test_perm_check.py"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode != 0 and "--shard must be I/K with 0 <= I < K, got '2/2'" in proc.stderr

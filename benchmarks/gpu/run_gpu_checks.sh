@@ -10,8 +10,10 @@
 # min(its cap, the time left before the deadline) and skipped when less than 20 s is left; expected times on one
 # H200 (predictions until a run prints them in summary.txt):
 #   build      240 s cap  the CPU and CUDA libraries (python -m kfront.core --strict --cuda) ~60-90 s, ~5 s warm
-#   tests      150 s cap  the CUDA tests only: the pytest arguments in benchmarks/gpu/cuda_tests.txt
-#                         (-k cuda over the op, power-op, perm-check, CUDA-op and front-end tests)  ~60-90 s
+#   tests      150 s cap  the CUDA tests only (C++ and Triton): the pytest arguments in
+#                         benchmarks/gpu/cuda_tests.txt, shared out between processes by benchmarks/gpu/run_tests.py
+#                         (the CPU count less two, at most 14; KFRONT_GPU_TEST_PROCESSES): the Triton kernels'
+#                         ~150 compilations, a few seconds each on one core, run side by side     ~60-90 s
 #   memcheck    60 s cap  compute-sanitizer --tool memcheck over benchmarks/gpu/sanitize_op.py     ~30-60 s
 #   bench      150 s cap  benchmarks/bench_butterfly_cuda.py (ARGS appended)              ~80-100 s
 #   frontend    60 s cap  benchmarks/bench_frontend.py --device cuda --batch 64 (ARGS appended) ~15 s
@@ -90,6 +92,7 @@ export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONUNBUFFERED=1
 export MAX_JOBS="${MAX_JOBS:-16}"
 export KFRONT_BUILD_DIR="${KFRONT_BUILD_DIR:-$root/build/gpu-cache}"  # inside the ignored build/: kept when warm
+export TRITON_CACHE_DIR="${TRITON_CACHE_DIR:-$root/build/triton-cache}"  # compiled once: tests, benchmarks, reruns
 declare -A status
 for s in "${stages[@]}"; do status[$s]="pending"; done
 gpu="?" arch="?" final=""
@@ -229,12 +232,13 @@ if ! run_stage build "$out/build.log" "$python" -m kfront.core --verbose --stric
     exit 1
 fi
 
-# --- 2 tests: CUDA only (the selection's -k cuda keeps the device-parametrized tests' cuda runs) ------------------
+# --- 2 tests: CUDA only (the selection's -k cuda keeps the cuda and cuda-triton runs), in several processes ------
 per_test=()
 (( dry_run || no_device )) || { "$python" -c 'import pytest_timeout' 2> /dev/null && per_test=(--timeout=120); }
-pytest_mode=(-q -rfE)
-(( no_device )) && pytest_mode=(--collect-only -q)
-run_stage tests "$out/tests.log" "$python" -m pytest "${pytest_mode[@]}" -p no:cacheprovider "${per_test[@]}" \
+test_mode=()  # run_tests.py's default: the CPU count less two, at most 14
+[[ -n "${KFRONT_GPU_TEST_PROCESSES:-}" ]] && test_mode=(--processes "$KFRONT_GPU_TEST_PROCESSES")
+(( no_device )) && test_mode=(--collect-only --processes "${KFRONT_GPU_TEST_PROCESSES:-4}")
+run_stage tests "$out/tests.log" "$python" benchmarks/gpu/run_tests.py "${test_mode[@]}" "${per_test[@]}" \
     "${selection[@]}"
 
 # --- compute-sanitizer: memcheck right after the tests (it checks correctness), racecheck last ------------------

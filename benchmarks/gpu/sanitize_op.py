@@ -1,4 +1,4 @@
-"""A few small calls of the compiled CUDA butterfly op, for running under compute-sanitizer.
+"""A few small calls of the CUDA C++ butterfly op (whatever KFRONT_BACKEND says), for compute-sanitizer.
 
     PYTORCH_NO_CUDA_MEMORY_CACHING=1 compute-sanitizer --tool racecheck python3 benchmarks/gpu/sanitize_op.py \
         [--budget SECONDS]
@@ -55,6 +55,7 @@ def main(argv=None) -> int:
                         help="start no case after this many seconds (default: run them all)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
+    os.environ["KFRONT_BACKEND"] = "cuda"  # the C++ op: on a GPU the default (auto) would name the Triton kernels
     if not torch.cuda.is_available() or backend("cuda") != "compiled":
         print(f"compiled CUDA op unavailable: {backend_reason('cuda')}")
         return 2

@@ -35,6 +35,11 @@ import triton.language as tl
 # Output modes of the forward kernel's last chunk, and gradient modes of the backward's.
 FRAMES, POWER, SEPARATED = 0, 1, 2
 
+# Arguments that follow the batch and the rows' length, which Triton would otherwise specialise on (== 1, divisible
+# by 16): they only bound masks and loops, and a training run's every new batch size would compile the kernels
+# again (seconds each). Strides stay specialised: a unit element stride is what makes the loads contiguous.
+BATCH_SIZES = ("nrows", "length", "k_out", "n_row_tiles", "n_row_progs", "iters")
+
 
 # tl.sum's own combine function: the interpreter recognises it and sums with NumPy (any other combine function it
 # applies element by element, in Python).
@@ -182,7 +187,7 @@ def _separated(yr, yi, e, N, B: tl.constexpr, E: tl.constexpr):
     return yr, yi, tl.gather(yr, rev, 1), tl.gather(yi, rev, 1), _column(yr, e, 0), _column(yi, e, 0)
 
 
-@triton.jit
+@triton.jit(do_not_specialize=BATCH_SIZES)
 def forward_kernel(
         src_ptr, dst_ptr, tw_ptr, perm_ptr, sep_ptr,
         nrows, length, k_out, s_row, s_stack, s_elem, d_row, d_stack, n_sub, n_row_tiles,
@@ -315,7 +320,7 @@ def _separated_grad(g_ptr, sep_ptr, rows, nrows, k_out, yr, yi, e, sacc, B: tl.c
     return dyr, dyi, sacc
 
 
-@triton.jit
+@triton.jit(do_not_specialize=BATCH_SIZES)
 def backward_kernel(
         src_ptr, g_ptr, dst_ptr, tw_ptr, dtw_ptr, perm_ptr, sep_ptr, dsep_ptr,
         nrows, length, k_out, s_row, s_stack, s_elem, g_row, g_stack, d_row, d_stack, d_elem,
