@@ -1,8 +1,5 @@
-"""Pure-PyTorch butterfly multiply: the reference every compiled kernel is checked against.
-
-Vectorised per layer (one batched 2x2 product per butterfly factor, no Python loop over pairs), so it runs
-anywhere PyTorch runs, for any dtype and device, and autograd differentiates it.
-"""
+"""Pure-PyTorch butterfly multiply, the reference every kernel is checked against: one batched 2x2 product per
+factor, any dtype and device, differentiated by autograd."""
 import torch
 from torch import nn
 
@@ -19,8 +16,7 @@ def butterfly_multiply_reference(twiddle: torch.Tensor, x: torch.Tensor, increas
         out[p]     = t[i, 0, 0] * x[p] + t[i, 0, 1] * x[p + s]
         out[p + s] = t[i, 1, 0] * x[p] + t[i, 1, 1] * x[p + s]
 
-    Rows shorter than ``n`` stand for themselves zero-padded at the end, as in the compiled op; here they are
-    padded.
+    Rows shorter than ``n`` are zero-padded at the end.
 
     Args:
         twiddle (Tensor): ``(nstacks, nblocks, log2 n, n / 2, 2, 2)``.

@@ -9,30 +9,6 @@ hold comes from here. Two kinds of entry point:
 - :func:`initial_state`, which the modules' ``init=`` convenience calls: the twiddle, fixed permutation and its
   place for ``"fft"``, ``"ifft"``, ``"identity"``, ``"ortho"`` or ``"randn"`` in any module layout.
 
-Where each construction sits, in the K-matrix's blocks ``B*_1, B_1, B*_2, B_2, ...`` (``B*`` decreasing strides,
-applied first), of size ``M``:
-
-- DFT, ``N`` a power of 2 (Cooley-Tukey): a bit-reversal gather of the input, ``B*_1`` the identity, ``B_1`` the
-  decimation-in-time FFT. Width 1, ``M = N``.
-- DFT, any other ``N`` (Bluestein, :mod:`kfront.core.bluestein`): ``B*_1 B_1`` the chirp-z identity, no permutation.
-  Width 1, ``M`` = the next power of 2 >= ``2N - 1``.
-- Circular convolution with ``h``: ``IDFT diag(DFT h) DFT`` as one ``B B*`` (DIF, the spectrum in bit-reversed
-  order, DIT; :func:`kfront.core.bluestein.convolution_twiddle`). For ``N`` not a power of 2 the length-``N``
-  convolution is the length-``M`` one (``M >= 2N - 1``) with ``h`` repeated over ``(-N, N)``: ``k - n`` never wraps
-  onto another lag. Width 1, ``M = N`` or the next power of 2 >= ``2N - 1``.
-- Permutation: the Benes network (:func:`kfront.core.permutation.benes_twiddle`), the input zero-padded to
-  ``M = `` the next power of 2 >= N and the padding mapped to itself. Width 1, real.
-- Walsh-Hadamard (Sylvester order, ``N`` a power of 2): ``B*_1`` the identity, every 2x2 block of ``B_1``
-  ``[[1, 1], [1, -1]]`` (over sqrt 2 for the orthonormal one). Width 1, real.
-- DCT-II of length ``N`` (Makhoul): ``y_k = s_k / 2 e^(-i pi k / 2N) Z_k`` for ``k < N``, where ``Z`` is the DFT of
-  length ``2N`` of the symmetric extension ``z = [x, x reversed]`` and ``s_0 = sqrt(1/N)``, ``s_k = sqrt(2/N)``.
-  ``B*_1 B_1`` builds ``z``: the first layer copies ``x`` into both halves (2x2 blocks ``[[1, 0], [1, 0]]``) and the
-  rest is the Benes network that moves the copies where ``z`` needs them. ``B*_2 B_2`` is the DFT of length 2N
-  restricted to its first ``N`` outputs: for a power-of-2 ``N``, the DIT FFT of size ``M = 2N`` (the copies are
-  placed in bit-reversed order, so no gather is needed) with the output diagonal in its last layer; otherwise
-  Bluestein's convolution, of length ``M`` >= ``3N - 1`` only, since ``k - m`` lies in ``(-2N, N)`` when only
-  ``k < N`` is kept. Width 2; complex twiddles whose product is the real DCT matrix (imaginary parts at rounding).
-
 Parameter counts (real numbers; a complex twiddle counts 2): a K-matrix of width ``w`` and size ``M`` has
 ``4 w M log2 M`` twiddles, against ``N^2`` (real) or ``2 N^2`` (complex) entries of the dense matrix.
 """
@@ -43,6 +19,30 @@ import torch
 from .bluestein import bluestein_twiddle, check_dft_size, chirp, convolution_twiddle, dft_construction
 from .permutation import benes_twiddle, bitreversal_permutation, is_power_of_2, next_power_of_2
 from .twiddles import fft_twiddle, identity_twiddle, ortho_twiddle, randn_twiddle
+
+# Design note. Where each construction sits, in the K-matrix's blocks ``B*_1, B_1, B*_2, B_2, ...`` (``B*`` decreasing
+# strides, applied first), of size ``M``:
+#
+# - DFT, ``N`` a power of 2 (Cooley-Tukey): a bit-reversal gather of the input, ``B*_1`` the identity, ``B_1`` the
+#   decimation-in-time FFT. Width 1, ``M = N``.
+# - DFT, any other ``N`` (Bluestein, :mod:`kfront.core.bluestein`): ``B*_1 B_1`` the chirp-z identity, no permutation.
+#   Width 1, ``M`` = the next power of 2 >= ``2N - 1``.
+# - Circular convolution with ``h``: ``IDFT diag(DFT h) DFT`` as one ``B B*`` (DIF, the spectrum in bit-reversed
+#   order, DIT; :func:`kfront.core.bluestein.convolution_twiddle`). For ``N`` not a power of 2 the length-``N``
+#   convolution is the length-``M`` one (``M >= 2N - 1``) with ``h`` repeated over ``(-N, N)``: ``k - n`` never wraps
+#   onto another lag. Width 1, ``M = N`` or the next power of 2 >= ``2N - 1``.
+# - Permutation: the Benes network (:func:`kfront.core.permutation.benes_twiddle`), the input zero-padded to ``M = ``
+#   the next power of 2 >= N and the padding mapped to itself. Width 1, real.
+# - Walsh-Hadamard (Sylvester order, ``N`` a power of 2): ``B*_1`` the identity, every 2x2 block of ``B_1`` ``[[1, 1],
+#   [1, -1]]`` (over sqrt 2 for the orthonormal one). Width 1, real.
+# - DCT-II of length ``N`` (Makhoul): ``y_k = s_k / 2 e^(-i pi k / 2N) Z_k`` for ``k < N``, where ``Z`` is the DFT of
+#   length ``2N`` of the symmetric extension ``z = [x, x reversed]`` and ``s_0 = sqrt(1/N)``, ``s_k = sqrt(2/N)``.
+#   ``B*_1 B_1`` builds ``z``: the first layer copies ``x`` into both halves (2x2 blocks ``[[1, 0], [1, 0]]``) and the
+#   rest is the Benes network that moves the copies where ``z`` needs them. ``B*_2 B_2`` is the DFT of length 2N
+#   restricted to its first ``N`` outputs: for a power-of-2 ``N``, the DIT FFT of size ``M = 2N`` (the copies are
+#   placed in bit-reversed order, so no gather is needed) with the output diagonal in its last layer; otherwise
+#   Bluestein's convolution, of length ``M`` >= ``3N - 1`` only, since ``k - m`` lies in ``(-2N, N)`` when only ``k <
+#   N`` is kept. Width 2; complex twiddles whose product is the real DCT matrix (imaginary parts at rounding).
 
 INITS = ("fft", "ifft", "identity", "ortho", "randn")
 DFT_INITS = ("fft", "ifft")

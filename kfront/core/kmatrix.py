@@ -29,12 +29,9 @@ class KMatrix(Butterfly):
     - ``"bluestein"``, any other ``N`` (``n`` = the next power of 2 >= ``2N - 1``): the first ``B B*`` is
       Bluestein's chirp-z identity (:mod:`kfront.core.bluestein`), with no permutation at all.
 
-    Cost: the twiddle holds ``4 w s log2(s)`` complex numbers, ``s = e n`` the butterfly size (8 bytes each in
-    complex64), built in float64 first: ``KMatrix(512, 257)`` 18,432 (147 kB), ``KMatrix(4096, 4096)`` 196,608
-    (1.6 MB); a DFT length ``N`` that is not a power of 2 doubles ``n``. Sizes above :data:`MAX_SIZE` (65,536:
-    DFTs up to 65,536 points, 32,768 for other lengths) are refused before anything is allocated:
-    ``KMatrix(10**6, 10**6)`` would hold 176 million twiddles (1.4 GB) and take tens of seconds and several GB
-    to initialise. Raise ``kfront.core.kmatrix.MAX_SIZE`` to build one anyway.
+    Cost: ``4 w s log2(s)`` complex twiddles, ``s = e n`` (``KMatrix(512, 257)``: 18,432, 147 kB in complex64),
+    built in float64 first. Sizes above :data:`MAX_SIZE` (65,536) are refused before anything is allocated; raise
+    ``kfront.core.kmatrix.MAX_SIZE`` to build one anyway.
 
     Every further factor is at identity, and with ``e > 1`` so are the extra layers. Other inits fill every
     factor, with ``n`` the next power of 2 of ``max(in_size, out_size)``. The DFT of the input zero-padded to

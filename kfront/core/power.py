@@ -105,11 +105,9 @@ def butterfly_multiply_power(twiddle: torch.Tensor, x: torch.Tensor, increasing_
     """Power ``|y|^2`` of the first ``k`` outputs of ``y = butterfly_multiply(twiddle, x, increasing_stride)``,
     or with ``separation`` the power ``|separate(y[..., :k - 1], separation)|^2``.
 
-    A frame's stacks count as one row of ``nstacks * n`` outputs. Where the compiled library has the fused kernel
-    for the tensors' device, the power is computed straight from the kernel's tiles and ``y`` is never written
-    (the backward recomputes it): a fraction of the memory traffic of the separate steps. Elsewhere, and on the
-    reference backend, it is :func:`~kfront.core.butterfly_multiply`, then :func:`separate`, then the power,
-    with the same results and gradients.
+    A frame's stacks count as one row of ``nstacks * n`` outputs. A fused kernel (where the device has one) takes
+    the power from its tiles and never writes ``y``; elsewhere the steps run one after another, with the same
+    results and gradients.
 
     Args:
         twiddle (Tensor): ``(nstacks, nblocks, log2 n, n/2, 2, 2)``, complex.
