@@ -5,7 +5,8 @@ import time
 import pytest
 import torch
 
-from kfront.core import Butterfly, KMatrix, butterfly_multiply, butterfly_multiply_reference, kmatrix
+from kfront.core import (Butterfly, KMatrix, butterfly_multiply, butterfly_multiply_power, butterfly_multiply_reference,
+                         kmatrix)
 
 
 @pytest.mark.parametrize("mode", ["default", "reference"])
@@ -26,6 +27,8 @@ def test_increasing_stride_must_be_a_bool(value):
         butterfly_multiply(tw, x, value)
     with pytest.raises(ValueError, match="increasing_stride must be a bool, got"):
         Butterfly(8, 8, increasing_stride=value)
+    with pytest.raises(ValueError, match="increasing_stride must be a bool, got"):
+        butterfly_multiply_power(tw, x, value, k=5)
     # bools, and 0 / 1, are what they say
     torch.testing.assert_close(butterfly_multiply(tw, x, 0), butterfly_multiply_reference(tw, x, False))
 

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from . import _backend
-from .multiply import butterfly_multiply, check_butterfly_args, check_perm
+from .multiply import butterfly_multiply, check_butterfly_args, check_increasing_stride, check_perm
 
 _OP = "butterfly_multiply_power"
 
@@ -129,6 +129,7 @@ def butterfly_multiply_power(twiddle: torch.Tensor, x: torch.Tensor, increasing_
         >>> power = butterfly_multiply_power(tw, x, k=5, perm=bitreversal_permutation(8))  # |rfft(x)|^2
     """
     check_butterfly_args(twiddle, x)
+    check_increasing_stride(increasing_stride)
     check_perm(perm, twiddle, x)
     k = _check_power_args(twiddle, x, k, separation)
     batch_shape, (nstacks, length), n = x.shape[:-2], x.shape[-2:], 2 * twiddle.shape[3]
