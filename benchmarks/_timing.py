@@ -1,4 +1,5 @@
-"""Timing shared by the benchmark scripts: jobs timed round-robin on a shared machine, medians reported.
+"""Timing shared by the benchmark scripts: jobs timed round-robin on a shared machine, medians reported (and
+written, :func:`publish`).
 
 Every repeat times every job once, so a burst of load from another process hits all rows alike and the ratios
 between rows stay meaningful even when the absolute times do not.
@@ -74,3 +75,11 @@ def _time_cuda(fn) -> float:
 def fmt(ms, base) -> tuple[str, str]:
     """A time and its ratio to ``base`` as table cells (``-`` when absent)."""
     return ("-", "-") if ms is None else (f"{ms:.1f}", f"{ms / base:.2f}x")
+
+
+def publish(text: str, path) -> str:
+    """Print a benchmark's report and write it to ``path`` (its folder made if needed); returns ``text``."""
+    print(text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return text

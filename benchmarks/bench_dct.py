@@ -24,7 +24,7 @@ for path in (ROOT, ROOT / "benchmarks"):
         sys.path.insert(0, str(path))
 
 import kfront  # noqa: E402
-from _timing import fmt, module_jobs, run_round_robin  # noqa: E402
+from _timing import fmt, module_jobs, publish, run_round_robin  # noqa: E402
 from kfront.core import backend, constructions  # noqa: E402
 from kfront.frontend import functional as F  # noqa: E402
 
@@ -145,9 +145,7 @@ def main(argv=None) -> str:
     lines += ["", f"Largest difference between the two front-ends' features at init, relative to the largest "
                   f"feature: {whole_error:.1e} (float32)."]
     text = "\n".join(lines) + "\n"
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
+    publish(text, args.out)
     return text
 
 

@@ -28,7 +28,7 @@ for path in (ROOT, ROOT / "benchmarks"):
         sys.path.insert(0, str(path))
 
 import kfront  # noqa: E402
-from _timing import fmt, module_jobs, run_round_robin  # noqa: E402
+from _timing import fmt, module_jobs, publish, run_round_robin  # noqa: E402
 
 SR = 16000
 WHISPER_SAMPLES = 30 * SR
@@ -187,9 +187,7 @@ def main(argv=None) -> str:
     lines += ["| target | met | measured |", "|---|---|---|"]
     lines += [f"| {name} | {'yes' if ok else 'NO'} | {value} |" for name, ok, value in checks]
     text = "\n".join(lines) + "\n"
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
+    publish(text, args.out)
     return text
 
 
