@@ -1,18 +1,14 @@
 """Smoke test of benchmarks/bench_dct.py: it runs on tiny inputs, writes both tables, and the K-matrix DCT equals the
 dense one at init."""
-import importlib.util
 import re
-from pathlib import Path
 
 import torch
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_dct.py"
+from _scripts import load_script
 
 
 def test_bench_dct_quick(tmp_path):
-    spec = importlib.util.spec_from_file_location("bench_dct", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("benchmarks/bench_dct.py")
     threads = torch.get_num_threads()
     try:
         text = module.main(["--quick", "--out", str(tmp_path / "dct.md")])

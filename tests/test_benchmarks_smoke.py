@@ -1,19 +1,15 @@
 """Smoke tests of the benchmark scripts: each runs end to end on tiny inputs and writes its results."""
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 import torch
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+from _scripts import load_script
 
 
 def _load(script: str):
-    spec = importlib.util.spec_from_file_location(script.removesuffix(".py"), BENCHMARKS / script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f"benchmarks/{script}")
 
 
 def test_bench_butterfly_quick(tmp_path, capsys):

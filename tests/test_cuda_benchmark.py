@@ -1,19 +1,13 @@
 """The CUDA benchmark script: it imports and parses its arguments anywhere, its report on synthetic numbers, and a
 quick run where there is a GPU."""
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
 
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_butterfly_cuda.py"
+from _scripts import load_script
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("bench_butterfly_cuda", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/bench_butterfly_cuda.py")
 
 
 def test_arguments():

@@ -9,22 +9,20 @@ from pathlib import Path
 
 import pytest
 
+from _scripts import load_script
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_recipe_epoch_corpus_has_the_shapes_and_reads_back(tmp_path):
     """The synthetic corpus: the built-in corpus's lengths and label counts, scaled; its audio read back by the
     stand-in reader as soundfile reads it; manifests the recipe's data code accepts."""
-    import importlib.util
-
     import soundfile
 
     from kfront.asr import PhoneVocab, UtteranceDataset
     from kfront.timit import read_manifest
 
-    spec = importlib.util.spec_from_file_location("recipe_epoch", ROOT / "benchmarks" / "gpu" / "recipe_epoch.py")
-    epoch = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(epoch)
+    epoch = load_script("benchmarks/gpu/recipe_epoch.py")
     shapes = epoch.read_shapes()
     assert len(shapes["train"]) == 320 and len(shapes["dev"]) == 80
     small = {split: items[:3] for split, items in shapes.items()}

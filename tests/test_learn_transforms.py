@@ -1,21 +1,16 @@
 """benchmarks/learn_transforms.py at small N: structured transforms are learned to float64 rounding from random
 input-output pairs, the random control is not, and the script writes its table."""
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 import torch
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "learn_transforms.py"
+from _scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def learn():
-    spec = importlib.util.spec_from_file_location("learn_transforms", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/learn_transforms.py")
 
 
 @pytest.mark.parametrize("name,n", [("dft", 16), ("hadamard", 16), ("dct", 8), ("hartley", 8)])

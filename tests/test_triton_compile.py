@@ -5,24 +5,18 @@ construct the interpreter runs may still not compile (an inconsistent return typ
 a loop). Here the launches of the ops are recorded and every kernel specialisation is compiled for sm_90, as the
 GPU would compile it on first use; a larger report: ``python benchmarks/triton_compile_report.py``.
 """
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
 
 from kfront.core import _triton
 
-REPORT = Path(__file__).resolve().parent.parent / "benchmarks" / "triton_compile_report.py"
+from _scripts import load_script
 
 pytestmark = pytest.mark.skipif(_triton.unavailable() is not None, reason=str(_triton.unavailable()))
 
 
 def _report():
-    spec = importlib.util.spec_from_file_location("triton_compile_report", REPORT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/triton_compile_report.py")
 
 
 def test_kernels_compile_for_sm90_without_spills():

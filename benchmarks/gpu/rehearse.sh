@@ -60,13 +60,20 @@ echo "kfront GPU rehearsal (no GPU here): $(date -u '+%Y-%m-%d %H:%M UTC'), comm
 step "1. scratch environment with the GPU image's packages"
 if [[ -z "$python" ]]; then
     python=python3
-    command -v "python$GPU_PYTHON" > /dev/null && "python$GPU_PYTHON" -c pass 2> /dev/null && python="python$GPU_PYTHON"
+    # the GPU machine's Python: on PATH, or one that pyenv has (its shim fails where that version is not selected)
+    for candidate in "python$GPU_PYTHON" "$(pyenv root 2> /dev/null)"/versions/"$GPU_PYTHON".*/bin/"python$GPU_PYTHON"; do
+        if "$candidate" -c pass 2> /dev/null; then python="$candidate"; break; fi
+    done
 fi
-have="import torch, torchaudio, transformers, onnxruntime, pytest; assert torch.__version__.startswith('$TORCH+')"
+version="$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"  # the venv is remade for another Python
+have="import sys, torch, torchaudio, transformers, onnxruntime, pytest; assert torch.__version__.startswith('$TORCH+')
+assert '%d.%d' % sys.version_info[:2] == '$version'"
 if ! "$venv/bin/python" -c "$have" 2> /dev/null; then
     t0=$(date +%s)
-    "$python" -m venv "$venv" && "$venv/bin/python" -m pip install -q "${PACKAGES[@]}" 2>&1 | grep -v "^WARNING: Location" \
-        || fail "installing ${PACKAGES[*]}"
+    rm -rf "$venv"
+    if ! "$python" -m venv "$venv" || ! "$venv/bin/python" -m pip install -q "${PACKAGES[@]}" > "$work/pip.log" 2>&1; then
+        tail -20 "$work/pip.log"; fail "installing ${PACKAGES[*]}"
+    fi
     echo "installed in $(( $(date +%s) - t0 )) s"
 fi
 py="$venv/bin/python"
