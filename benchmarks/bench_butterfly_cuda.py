@@ -258,7 +258,7 @@ def _worst(r, impl):
 
 
 def markdown(all_rows: list, meta: dict) -> str:
-    rows = [r for r in all_rows if not r.get("variant")]
+    rows = sorted((r for r in all_rows if not r.get("variant")), key=lambda r: (KINDS.index(r["kind"]), r["n"]))
     impls = [i for i in IMPLS if any(f"{i}_fwd_ms" in r for r in all_rows)]
     lines = [f"# Butterfly op on CUDA: {meta['gpu']}", "",
              f"torch {meta['torch']}, CUDA {meta['cuda']}, Triton {meta.get('triton', '-')}, {meta['sms']} SMs; "
@@ -335,7 +335,8 @@ def targets(rows: list) -> list:
 def run_cuda_benchmark(sizes=SIZES, frames: int = FRAMES, out: str | os.PathLike | None = None,
                        variants: bool = True, log=print, kinds=DEFAULT_KINDS, impls=IMPLS,
                        compiled_reference: bool = True, command: str = "") -> str:
-    """Run the benchmark on the current CUDA device; returns the Markdown and writes it with a .json beside.
+    """Run the benchmark on the current CUDA device; returns the Markdown and writes it with a .json beside,
+    rewritten after every row (the target sizes first).
 
     ``out`` defaults to ``benchmarks/results/bench_butterfly_cuda_<gpu>.md``. ``variants`` adds the
     configurations of ``VARIANTS`` at the target sizes, without the baselines.
@@ -354,13 +355,25 @@ def run_cuda_benchmark(sizes=SIZES, frames: int = FRAMES, out: str | os.PathLike
         meta["triton"] = triton.__version__
     meta["copy_gbs"] = copy_bandwidth_gbs()
     log(f"copy bandwidth {meta['copy_gbs']:.0f} GB/s; implementations {list(runnable)}")
+    path = Path(out) if out else ROOT / "benchmarks" / "results" / f"bench_butterfly_cuda_{gpu_slug(props.name)}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
     rows = []
+
+    def save(row) -> str:  # after every row: a run stopped by its deadline keeps what it measured
+        rows.append(row)
+        log(json.dumps(row))
+        text = markdown(rows, meta)
+        path.write_text(text)
+        path.with_suffix(".json").write_text(json.dumps({"meta": meta, "rows": rows, "targets": targets(rows)},
+                                                        indent=1))
+        return text
+
+    text = ""
     for kind in kinds:
-        for n in sizes:
-            rows.append(bench_size(n, frames, meta["copy_gbs"], runnable, kind,  # torch.compile: a compilation a shape
+        for n in sorted(sizes, key=lambda n: (n not in TARGET_SIZES, n)):  # the target sizes first
+            text = save(bench_size(n, frames, meta["copy_gbs"], runnable, kind,  # torch.compile: one per shape
                                    compiled_reference=compiled_reference and n in TARGET_SIZES
                                    and kind == "complex64"))
-            log(json.dumps(rows[-1]))
     if variants:
         for impl, label, nblocks, env, variant_sizes in VARIANTS:
             if impl not in runnable:
@@ -370,14 +383,7 @@ def run_cuda_benchmark(sizes=SIZES, frames: int = FRAMES, out: str | os.PathLike
                     row = bench_size(n, frames, meta["copy_gbs"], {impl: runnable[impl]}, nblocks=nblocks,
                                      with_baselines=False)
                 row.update(variant=label, impl=impl, env=env)
-                rows.append(row)
-                log(json.dumps(row))
-    text = markdown(rows, meta)
-    path = Path(out) if out else ROOT / "benchmarks" / "results" / f"bench_butterfly_cuda_{gpu_slug(props.name)}.md"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    path.with_suffix(".json").write_text(json.dumps({"meta": meta, "rows": rows, "targets": targets(rows)},
-                                                    indent=1))
+                text = save(row)
     return text
 
 

@@ -1,5 +1,7 @@
 """The CUDA benchmark script: it imports and parses its arguments anywhere, its report on synthetic numbers, and a
 quick run where there is a GPU."""
+import json
+
 import pytest
 import torch
 
@@ -53,6 +55,35 @@ def test_report_and_targets():
     assert verdicts[("cuda", "relative error vs float64 <= 1e-5 (real-input)", 256)]
     assert "| triton | forward <= 2x cuFFT | 1024 | 2.08x | <= 2x | FAIL |" in text  # the ratio beside its bound
     assert bench.gpu_slug("NVIDIA H200") == "nvidia-h200"
+
+
+def test_a_stopped_run_keeps_the_rows_it_measured(tmp_path, monkeypatch):
+    """The report is rewritten after every row, the target sizes measured first: a run cut by the GPU check's
+    deadline still leaves its table (here the third size stops it, as a timeout would)."""
+    bench = _module()
+    measured = []
+
+    def bench_size(n, frames, bandwidth, impls, kind="complex64", **kwargs):
+        if len(measured) == 2:
+            raise KeyboardInterrupt("the deadline")
+        measured.append(n)
+        return _row(n, n / 512, kind=kind)
+
+    props = type("Props", (), {"name": "Test GPU", "multi_processor_count": 1})
+    monkeypatch.setattr(bench.torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(bench.torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(bench.torch.cuda, "get_device_properties", lambda device: props)
+    monkeypatch.setattr(bench, "available_impls", lambda impls: {"triton": None, "cuda": None})
+    monkeypatch.setattr(bench, "copy_bandwidth_gbs", lambda: 4000.0)
+    monkeypatch.setattr(bench, "bench_size", bench_size)
+    out = tmp_path / "bench.md"
+    with pytest.raises(KeyboardInterrupt):
+        bench.run_cuda_benchmark(sizes=(256, 512, 1024, 4096), out=out, variants=False, log=lambda line: None)
+    assert measured == [512, 1024]
+    text = out.read_text()
+    assert "| 512 | complex64 |" in text and "| 1024 | complex64 |" in text and "| 256 |" not in text
+    assert "| triton | forward <= 2x bandwidth floor | 512 |" in text
+    assert [r["n"] for r in json.loads(out.with_suffix(".json").read_text())["rows"]] == [512, 1024]
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
