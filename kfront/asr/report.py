@@ -202,7 +202,8 @@ def plot_learning_curves(runs: List[Dict[str, Any]], path) -> None:
         ax_per.plot(ep, [h["dev_per"] for h in r["history"]], "o-", ms=3, color=c, alpha=0.8, label=label)
     ax_loss.set(xlabel="epoch", ylabel="train CTC loss", title="training loss")
     ax_per.set(xlabel="epoch", ylabel="dev PER % (greedy)", title="dev phone error rate")
-    ax_per.legend(fontsize=7)
+    if colours:  # runs without a history draw nothing to name
+        ax_per.legend(fontsize=7)
     fig.savefig(path, dpi=110)
 
 
