@@ -73,24 +73,39 @@ def tiny_config(data_dir):
     return make
 
 
+
 def pytest_addoption(parser):
     parser.addoption("--shard", metavar="I/K", default=None,
                      help="run only every K-th selected test, starting at the I-th (0 <= I < K): K processes with "
                           "I = 0 ... K-1 run the selection once between them (benchmarks/gpu/run_tests.py)")
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "left_out(rule): the parametrizations for which rule(**params) is true are "
+                                       "not collected (a reduced matrix, rather than ids that always skip)")
+
+
+def _left_out(item) -> bool:
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return any(mark.kwargs["rule"](**params) for mark in item.iter_markers("left_out"))
+
+
 @pytest.hookimpl(trylast=True)  # after -k and -m have deselected theirs
 def pytest_collection_modifyitems(config, items):
+    dropped = [item for item in items if _left_out(item)]
     shard = config.getoption("--shard")
-    if shard is None:
-        return
-    try:
-        index, count = (int(part) for part in shard.split("/"))
-        if not 0 <= index < count:
-            raise ValueError
-    except ValueError:
-        raise pytest.UsageError(f"--shard must be I/K with 0 <= I < K, got {shard!r}") from None
-    keep = items[index::count]
-    kept = set(map(id, keep))
-    config.hook.pytest_deselected(items=[item for item in items if id(item) not in kept])
-    items[:] = keep
+    if shard is not None:
+        try:
+            index, count = (int(part) for part in shard.split("/"))
+            if not 0 <= index < count:
+                raise ValueError
+        except ValueError:
+            raise pytest.UsageError(f"--shard must be I/K with 0 <= I < K, got {shard!r}") from None
+        left = set(map(id, dropped))
+        kept = [item for item in items if id(item) not in left][index::count]
+        kept_ids = set(map(id, kept))
+        dropped = [item for item in items if id(item) not in kept_ids]
+    if dropped:
+        gone = set(map(id, dropped))
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if id(item) not in gone]

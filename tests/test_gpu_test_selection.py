@@ -106,3 +106,20 @@ def test_a_bad_shard_is_refused():
                            "--shard", "2/2", "tests/test_perm_check.py"], cwd=ROOT, capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode != 0 and "--shard must be I/K with 0 <= I < K, got '2/2'" in proc.stderr
+
+
+def test_reduced_matrices_are_left_out_at_collection():
+    """The cases Triton's interpreter does not run are not collected (not ids that always skip): the collected
+    cpu-triton cases of test_matches_reference are exactly those _interpreter_runs keeps, the rest deselected."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        import test_op
+    finally:
+        sys.path.remove(str(ROOT / "tests"))
+    want = [s.name for s in test_op.SAMPLES if test_op._interpreter_runs(s)]
+    proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                           "tests/test_op.py::test_matches_reference", "-k", "cpu-triton"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    ids = [ln.split("[", 1)[1].rstrip("]") for ln in proc.stdout.splitlines() if "::test_matches_reference[" in ln]
+    assert ids == [f"cpu-triton-{name}" for name in want], proc.stdout[-2000:]
+    assert 0 < len(want) < len(test_op.SAMPLES) and "deselected" in proc.stdout

@@ -166,7 +166,8 @@ def _check_against_reference(twiddle, x, increasing_stride, seed=0, perm=None):
     _compare("grad twiddle", tw_c.grad, tw_r.grad)
 
 
-SAMPLE_NAMES = [s.name for s in sample_inputs("cpu")]
+SAMPLES = sample_inputs("cpu")  # names and shapes, for the parametrization
+SAMPLE_NAMES = [s.name for s in SAMPLES]
 
 
 def _interpreted(device) -> bool:
@@ -207,14 +208,17 @@ def _gpu_triton_runs(sample: Sample) -> bool:
     return sample.name.startswith(("short", "perm")) and sample.nblocks == 2 and sample.dtype == torch.complex64
 
 
+def _reduced_matrix(device, index) -> bool:
+    """The cases Triton's matrices leave out (the interpreter's, compiled Triton's)."""
+    return ((_interpreted(device) and not _interpreter_runs(SAMPLES[index]))
+            or (_compiled_triton(device) and not _gpu_triton_runs(SAMPLES[index])))
+
+
+@pytest.mark.left_out(rule=_reduced_matrix)
 @pytest.mark.parametrize("index", range(len(SAMPLE_NAMES)), ids=SAMPLE_NAMES)
 @pytest.mark.parametrize("device", DEVICES)
 def test_matches_reference(device, index):
     sample = sample_inputs(device)[index]
-    if _interpreted(device) and not _interpreter_runs(sample):
-        pytest.skip(f"the interpreter runs n > {INTERPRETED_N} in one case per size")
-    if _compiled_triton(device) and not _gpu_triton_runs(sample):
-        pytest.skip(f"compiled Triton runs n > {GPU_TRITON_N} in one case per size and dtype")
     _check_against_reference(sample.twiddle, sample.x, sample.increasing_stride, sample.seed, sample.perm)
 
 
@@ -223,10 +227,9 @@ def _batch(device, n: int, batch: int = 37) -> int:
     return 3 if _interpreted(device) and n > 256 else batch
 
 
-def _one_dtype_at_large_n(device, n: int, dtype) -> None:
+def _one_dtype_at_large_n(device, log_n: int, dtype, **_) -> bool:
     """The interpreter runs n > 256 in single precision only (double runs the same code)."""
-    if _interpreted(device) and n > 256 and dtype in (torch.float64, torch.complex128):
-        pytest.skip("the interpreter runs n > 256 in single precision")
+    return _interpreted(device) and log_n > 8 and dtype in (torch.float64, torch.complex128)
 
 
 REAL_INPUT = [(1, 1, 1, True), (3, 1, 2, False), (6, 2, 1, True), (9, 1, 1, False), (9, 2, 2, True),
@@ -236,6 +239,7 @@ REAL_SHORT_ROWS = [(1, 1, 1, True, 1), (3, 1, 2, False, 5), (5, 2, 1, True, 1), 
                    (9, 2, 2, True, 200), (9, 1, 1, False, 511), (10, 2, 1, False, 400), (10, 1, 2, True, 1023)]
 
 
+@pytest.mark.left_out(rule=_one_dtype_at_large_n)
 @pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128], ids=_short)
 @pytest.mark.parametrize("log_n,nblocks,nstacks,increasing_stride", REAL_INPUT)
 @pytest.mark.parametrize("device", DEVICES)
@@ -243,11 +247,11 @@ def test_real_input_matches_reference(device, log_n, nblocks, nstacks, increasin
     """A real x with a complex twiddle: a complex output and a real input gradient, as the reference (which
     promotes x to complex) gives them."""
     n, real = 1 << log_n, torch.empty(0, dtype=dtype).real.dtype
-    _one_dtype_at_large_n(device, n, dtype)
     x = _frames((_batch(device, n), nstacks, n), real, log_n, device)
     _check_against_reference(_twiddle(nstacks, nblocks, n, dtype, log_n, device), x, increasing_stride)
 
 
+@pytest.mark.left_out(rule=_one_dtype_at_large_n)
 @pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128], ids=_short)
 @pytest.mark.parametrize("log_n,nblocks,nstacks,increasing_stride,length", REAL_SHORT_ROWS)
 @pytest.mark.parametrize("device", DEVICES)
@@ -255,7 +259,6 @@ def test_real_short_rows_match_reference(device, log_n, nblocks, nstacks, increa
     """Real rows of L < n samples with a complex twiddle: the output of the rows zero-padded to n, a real
     gradient of x's shape."""
     n, real = 1 << log_n, torch.empty(0, dtype=dtype).real.dtype
-    _one_dtype_at_large_n(device, n, dtype)
     x = _frames((_batch(device, n), nstacks, length), real, log_n + length, device)
     _check_against_reference(_twiddle(nstacks, nblocks, n, dtype, log_n, device), x, increasing_stride)
 
@@ -266,12 +269,12 @@ REAL_PERMUTED = [(1, 1, 1, True, 2), (3, 2, 1, False, 5), (6, 1, 2, True, 64), (
                  (9, 2, 1, False, 512), (10, 2, 2, True, 1000)]
 
 
+@pytest.mark.left_out(rule=_one_dtype_at_large_n)
 @pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128], ids=_short)
 @pytest.mark.parametrize("log_n,nblocks,nstacks,increasing_stride,length", REAL_PERMUTED)
 @pytest.mark.parametrize("device", DEVICES)
 def test_real_permuted_input_matches_reference(device, log_n, nblocks, nstacks, increasing_stride, length, dtype):
     n, real = 1 << log_n, torch.empty(0, dtype=dtype).real.dtype
-    _one_dtype_at_large_n(device, n, dtype)
     x = _frames((_batch(device, n), nstacks, length), real, log_n + length, device)
     _check_against_reference(_twiddle(nstacks, nblocks, n, dtype, log_n, device), x, increasing_stride,
                              perm=_perm(n, length, device))
@@ -571,6 +574,7 @@ def test_real_input_needs_a_complex_twiddle_of_its_precision(device):
                            torch.randn(3, 1, 8, dtype=torch.complex64, device=device))
 
 
+@pytest.mark.left_out(rule=lambda device, n, **_: _interpreted(device) and n > 256)  # as the matrix
 @pytest.mark.parametrize("dtype", DTYPES, ids=_short)
 @pytest.mark.parametrize("n,nblocks,increasing_stride", [(2, 1, True), (64, 2, False), (512, 1, False),
                                                          (512, 2, True), (512, 3, False)])
@@ -578,8 +582,6 @@ def test_real_input_needs_a_complex_twiddle_of_its_precision(device):
 def test_twiddle_gradient_without_input_gradient(device, n, nblocks, increasing_stride, dtype):
     """With input_grad=False the backward returns the same twiddle gradient (bit for bit where it is summed in a
     fixed order) and an empty d_x; autograd asks for it when x needs no gradient."""
-    if _interpreted(device) and n > 256:
-        pytest.skip("the interpreter runs n > 256 in test_matches_reference")
     tw = _twiddle(2, nblocks, n, dtype, n, device)
     x, g = (_frames((_batch(device, n), 2, n), dtype, n + k, device) for k in (1, 2))
     d_tw, d_x = ops(device).butterfly_multiply_backward(g, tw, x, increasing_stride, True)
