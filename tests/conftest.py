@@ -1,5 +1,6 @@
 """Fixtures shared across test files: speech from the built-in corpus; for the recognizer's tests, the smallest
-front-end a CTCModel takes and a fake TIMIT with manifests.
+front-end a CTCModel takes and a fake TIMIT with manifests. Collection: the ``left_out`` marker (parametrizations a
+reduced test matrix does not generate) and ``--shard I/K`` (one of K processes' share of the selection).
 
 No audio package is imported at module level: the GPU machine has no soundfile, and an import error here would
 stop every test of its run (tests/test_gpu_test_selection.py keeps it so)."""
@@ -71,7 +72,6 @@ def tiny_config(data_dir):
         return load_config(None, TINY_ASR + [f"data.dir={data_dir}", "frontend.name=kaleido", "frontend.output=mfcc",
                                              *extra])
     return make
-
 
 
 def pytest_addoption(parser):
