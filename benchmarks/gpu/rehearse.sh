@@ -22,7 +22,8 @@
 #      torch.compile the GPU run's tests rely on.
 # Everything is printed and written to --out (default benchmarks/results/gpu_rehearsal.txt); exit status 0 when
 # every step passed. Needs python3.12 (the GPU machine's Python; any python3 otherwise, which the output says),
-# nvcc 13 on PATH, a C++ compiler and the package index; about 10 minutes on 2 cores the first time, 4 after.
+# nvcc 13 on PATH, a C++ compiler and the package index; on 2 cores 5.5 minutes the first time (packages in pip's
+# cache; downloading them adds minutes), 3.5 after.
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
