@@ -307,7 +307,8 @@ def test_three_cache_blocking_phases(device, monkeypatch):
             monkeypatch.setenv(knob, "4")
     tw = _twiddle(1, 2, n, dtype, 15, device)
     x, v, g = (_frames((3, 1, n), dtype, seed, device) for seed in (15, 16, 17))
-    _compare("output", butterfly_multiply(tw, x, increasing_stride), butterfly_multiply_reference(tw, x, increasing_stride))
+    _compare("output", butterfly_multiply(tw, x, increasing_stride),
+             butterfly_multiply_reference(tw, x, increasing_stride))
     d_tw, d_x = ops(device).butterfly_multiply_backward(g, tw, x, increasing_stride)
 
     def loss(t, inp):  # L = Re <g, f(t, inp)>; PyTorch's gradients satisfy dL = Re <grad, d input>
