@@ -123,3 +123,23 @@ def test_reduced_matrices_are_left_out_at_collection():
     ids = [ln.split("[", 1)[1].rstrip("]") for ln in proc.stdout.splitlines() if "::test_matches_reference[" in ln]
     assert ids == [f"cpu-triton-{name}" for name in want], proc.stdout[-2000:]
     assert 0 < len(want) < len(test_op.SAMPLES) and "deselected" in proc.stdout
+
+
+def test_the_runner_stops_its_processes_on_sigterm(tmp_path):
+    """The stage's timeout sends SIGTERM: the runner stops every test process within seconds (none is left on the
+    GPU beside the next stage), shows what they printed and exits 124."""
+    import signal
+    import time
+
+    (tmp_path / "test_slow.py").write_text("import time\n\ndef test_a():\n    pass\n\ndef test_slow():\n"
+                                           "    time.sleep(120)\n")
+    proc = subprocess.Popen([sys.executable, str(RUNNER), "--processes", "2", str(tmp_path / "test_slow.py"),
+                             "tests/test_perm_check.py", "-k", "test_slow"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    time.sleep(8)  # both processes started (torch imported), in their tests or collecting
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 124, out[-3000:]
+    assert "stopped after" in out and out.count("===== shard ") == 2, out[-3000:]
+    left = subprocess.run(["pgrep", "-f", str(tmp_path / "test_slow.py")], capture_output=True, text=True)
+    assert left.stdout.strip() == "", f"test processes left running: {left.stdout}"

@@ -50,36 +50,35 @@ def run(processes: int, collect_only: bool, pytest_args: list[str]) -> int:
     base += ["--collect-only", "-q"] if collect_only else ["-q", "-rfE"]
     logs = [tempfile.TemporaryFile("w+") for _ in range(processes)]
     start = time.monotonic()
-    children = [subprocess.Popen([*base, f"--shard={i}/{processes}", *pytest_args], stdout=log,
-                                 stderr=subprocess.STDOUT, text=True) for i, log in enumerate(logs)]
-    whole = None
-    if collect_only:
-        whole = subprocess.run([*base, *pytest_args], capture_output=True, text=True).stdout
-
-    stopped = False
+    children, stopped = [], None  # stopped: when SIGTERM came
 
     def stop(signum, frame):
         nonlocal stopped
-        stopped = True
+        stopped = time.monotonic()
         for child in children:
             if child.poll() is None:
                 child.terminate()
 
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGTERM, stop)  # before the first start: no process is left behind
+    for i, log in enumerate(logs):
+        if stopped is None:
+            children.append(subprocess.Popen([*base, f"--shard={i}/{processes}", *pytest_args], stdout=log,
+                                             stderr=subprocess.STDOUT, text=True))
+    whole = None
+    if collect_only and stopped is None:
+        whole = subprocess.run([*base, *pytest_args], capture_output=True, text=True).stdout
+
     finished = set()
-    while len(finished) < processes:
+    while len(finished) < len(children):
         for i, child in enumerate(children):
             if i not in finished and child.poll() is not None:
                 finished.add(i)
                 print(f"shard {i}/{processes} exited {child.returncode} at {time.monotonic() - start:.0f} s",
                       flush=True)
-        if stopped:
+        if stopped is not None and time.monotonic() - stopped > 3:  # 3 s to exit after SIGTERM, then killed
             for child in children:
-                try:
-                    child.wait(5)
-                except subprocess.TimeoutExpired:
+                if child.poll() is None:
                     child.kill()
-                    child.wait()
         time.sleep(0.2)
 
     totals, status, shares = {}, 0, []
@@ -93,7 +92,7 @@ def run(processes: int, collect_only: bool, pytest_args: list[str]) -> int:
         if child.returncode not in (0, NO_TESTS) and status == 0:
             status = child.returncode
     seconds = time.monotonic() - start
-    if stopped:
+    if stopped is not None:
         print(f"stopped after {seconds:.0f} s: the counts below are of the processes that had finished")
         status = 124
     if collect_only:
