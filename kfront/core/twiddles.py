@@ -2,15 +2,14 @@
 
 A twiddle for one butterfly of size ``n`` has shape ``(log2 n, n/2, 2, 2)``: one 2x2 block per pair and per
 layer, layers in the order they are applied. Modules stack these into
-``(nstacks, nblocks, log2 n, n/2, 2, 2)``. The DFT of a length that is not a power of 2 is built from these in
-:mod:`kfront.core.bluestein`; where each goes in a module, and the other named constructions, is
-:mod:`kfront.core.constructions`.
+``(nstacks, nblocks, log2 n, n/2, 2, 2)``; where each goes is :mod:`kfront.core.constructions`.
 """
 import math
 
 import torch
 
 from .permutation import is_power_of_2
+
 
 def _check_size(n: int) -> int:
     if n < 2 or not is_power_of_2(n):
