@@ -83,3 +83,15 @@ def publish(text: str, path) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return text
+
+
+def timing_arguments(parser, *, batch: int, repeats: int, warmup: int, threads: int | None = None,
+                     seconds_help: str = "seconds per utterance") -> None:
+    """The options every audio benchmark takes (batch, utterance length, repeats, warm-up, threads), with its
+    defaults; ``threads=None`` is torch's current count."""
+    parser.add_argument("--batch", type=int, default=batch, help="utterances per batch")
+    parser.add_argument("--seconds", type=float, default=10.0, help=seconds_help)
+    parser.add_argument("--repeats", type=int, default=repeats, help="timed repeats (median)")
+    parser.add_argument("--warmup", type=int, default=warmup, help="untimed repeats first")
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads() if threads is None else threads,
+                        help="torch threads")

@@ -24,7 +24,7 @@ for path in (ROOT, ROOT / "benchmarks"):
         sys.path.insert(0, str(path))
 
 import kfront  # noqa: E402
-from _timing import fmt, module_jobs, publish, run_round_robin  # noqa: E402
+from _timing import fmt, module_jobs, publish, run_round_robin, timing_arguments  # noqa: E402
 from kfront.core import backend, constructions  # noqa: E402
 from kfront.frontend import functional as F  # noqa: E402
 
@@ -101,11 +101,7 @@ def frontend_rows(args, x):
 
 def main(argv=None) -> str:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--batch", type=int, default=10, help="utterances per batch")
-    p.add_argument("--seconds", type=float, default=10.0, help="seconds per utterance")
-    p.add_argument("--repeats", type=int, default=7, help="timed repeats (median)")
-    p.add_argument("--warmup", type=int, default=2, help="untimed repeats first")
-    p.add_argument("--threads", type=int, default=1, help="torch threads")
+    timing_arguments(p, batch=10, repeats=7, warmup=2, threads=1)
     p.add_argument("--quick", action="store_true", help="smoke test: 2 x 1 s, 1 repeat")
     p.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "bench_dct_cpu.md")
     args = p.parse_args(argv)

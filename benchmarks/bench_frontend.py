@@ -31,7 +31,7 @@ for path in (ROOT, ROOT / "benchmarks"):
         sys.path.insert(0, str(path))
 
 import kfront  # noqa: E402
-from _timing import fmt, module_jobs, run_round_robin  # noqa: E402
+from _timing import fmt, module_jobs, publish, run_round_robin, timing_arguments  # noqa: E402
 from kfront.core import backend  # noqa: E402
 from kfront.frontend import functional as F  # noqa: E402
 
@@ -209,11 +209,7 @@ def any_length_rows(args, x, op):
 
 def main(argv=None) -> str:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--batch", type=int, default=10, help="utterances per batch")
-    p.add_argument("--seconds", type=float, default=10.0, help="seconds per utterance")
-    p.add_argument("--repeats", type=int, default=7, help="timed repeats (median)")
-    p.add_argument("--warmup", type=int, default=2, help="untimed repeats first")
-    p.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch threads")
+    timing_arguments(p, batch=10, repeats=7, warmup=2)
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where every row runs")
     p.add_argument("--no-librosa", action="store_true", help="skip librosa")
     p.add_argument("--no-reference", action="store_true", help="skip the reference-backend subprocess")
@@ -261,10 +257,7 @@ def main(argv=None) -> str:
     ]
     lines += [f"| {name} | {'yes' if ok else 'NO'} | {value} |" for name, ok, value in checks + checks_400]
     text = "\n".join(lines) + "\n"
-    print(text)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    return text
+    return publish(text, out)
 
 
 if __name__ == "__main__":

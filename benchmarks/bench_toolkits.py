@@ -28,7 +28,7 @@ for path in (ROOT, ROOT / "benchmarks"):
         sys.path.insert(0, str(path))
 
 import kfront  # noqa: E402
-from _timing import fmt, module_jobs, publish, run_round_robin  # noqa: E402
+from _timing import fmt, module_jobs, publish, run_round_robin, timing_arguments  # noqa: E402
 
 SR = 16000
 WHISPER_SAMPLES = 30 * SR
@@ -135,11 +135,7 @@ CONVENTIONS = [("kaldi-fbank", "fbank"), ("kaldi-mfcc", "mfcc"), ("whisper", "fb
 
 def main(argv=None) -> str:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--batch", type=int, default=8, help="utterances per batch")
-    p.add_argument("--seconds", type=float, default=10.0, help="seconds per utterance (Whisper pads to 30 s)")
-    p.add_argument("--repeats", type=int, default=5, help="timed repeats (median)")
-    p.add_argument("--warmup", type=int, default=1, help="untimed repeats first")
-    p.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch threads")
+    timing_arguments(p, batch=8, repeats=5, warmup=1, seconds_help="seconds per utterance (Whisper pads to 30 s)")
     p.add_argument("--conventions", nargs="*", default=[c for c, _ in CONVENTIONS], help="which to run")
     p.add_argument("--quick", action="store_true", help="smoke test: 2 x 1 s, 1 repeat, no warm-up")
     p.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "bench_toolkits_cpu.md")
