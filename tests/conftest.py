@@ -92,7 +92,7 @@ def _left_out(item) -> bool:
 
 @pytest.hookimpl(trylast=True)  # after -k and -m have deselected theirs
 def pytest_collection_modifyitems(config, items):
-    dropped = [item for item in items if _left_out(item)]
+    keep = [item for item in items if not _left_out(item)]
     shard = config.getoption("--shard")
     if shard is not None:
         try:
@@ -101,11 +101,8 @@ def pytest_collection_modifyitems(config, items):
                 raise ValueError
         except ValueError:
             raise pytest.UsageError(f"--shard must be I/K with 0 <= I < K, got {shard!r}") from None
-        left = set(map(id, dropped))
-        kept = [item for item in items if id(item) not in left][index::count]
-        kept_ids = set(map(id, kept))
-        dropped = [item for item in items if id(item) not in kept_ids]
-    if dropped:
-        gone = set(map(id, dropped))
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = [item for item in items if id(item) not in gone]
+        keep = keep[index::count]
+    if len(keep) < len(items):
+        kept = set(map(id, keep))
+        config.hook.pytest_deselected(items=[item for item in items if id(item) not in kept])
+        items[:] = keep
