@@ -71,10 +71,15 @@ have="import sys, torch, torchaudio, transformers, onnxruntime, pytest; assert t
 assert '%d.%d' % sys.version_info[:2] == '$version'"
 if ! "$venv/bin/python" -c "$have" 2> /dev/null; then
     t0=$(date +%s)
+    # remade from scratch, but only a folder this script made: a --venv given by hand is never deleted
+    if [[ -e "$venv" && "$venv" != "$root/build/gpu-rehearsal-venv" && ! -e "$venv/.kfront-rehearsal" ]]; then
+        fail "$venv exists and was not made by this script: not replaced (give --venv a new folder)"; exit 1
+    fi
     rm -rf "$venv"
     if ! "$python" -m venv "$venv" || ! "$venv/bin/python" -m pip install -q "${PACKAGES[@]}" > "$work/pip.log" 2>&1; then
         tail -20 "$work/pip.log"; fail "installing ${PACKAGES[*]}"
     fi
+    touch "$venv/.kfront-rehearsal"
     echo "installed in $(( $(date +%s) - t0 )) s"
 fi
 py="$venv/bin/python"
